@@ -1,0 +1,41 @@
+{
+    "name": "Customer Journeys",
+    "version": "19.0.1.0.0",
+    "category": "Marketing/Automation",
+    "summary": "Welcome series, abandoned-cart recovery and post-purchase journeys "
+    "sent through Odoo's mail queue, with per-step statistics",
+    "author": "smb_journey contributors",
+    "website": "https://github.com/smb-journey/smb_journey",
+    "license": "LGPL-3",
+    "depends": ["sale_management", "website_sale", "crm", "mass_mailing", "sale_loyalty"],
+    "external_dependencies": {"python": ["jinja2", "lxml", "pytz"]},
+    "data": [
+        "security/smb_journey_security.xml",
+        "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
+        "data/utm_data.xml",
+        "data/loyalty_program_data.xml",
+        "data/smb_journey_welcome_data.xml",
+        "data/smb_journey_abandoned_cart_data.xml",
+        "data/smb_journey_post_purchase_data.xml",
+        "wizard/smb_journey_enroll_wizard_views.xml",
+        "views/smb_journey_step_views.xml",
+        "views/smb_journey_enrollment_views.xml",
+        "views/smb_journey_log_views.xml",
+        "views/smb_journey_views.xml",
+        "views/res_partner_views.xml",
+        "views/crm_lead_views.xml",
+        "views/smb_journey_menus.xml",
+    ],
+    "demo": ["demo/smb_journey_demo.xml"],
+    "assets": {
+        "web.assets_backend": [
+            "smb_journey/static/src/**/*",
+        ],
+        "web.assets_tests": [
+            "smb_journey/static/tests/tours/**/*",
+        ],
+    },
+    "application": True,
+    "installable": True,
+}

@@ -1,0 +1,532 @@
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from markupsafe import Markup
+
+from odoo import api, fields, models, tools
+from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Domain
+from odoo.tools import format_date, formatLang
+
+from odoo.addons.smb_journey.lib import sandbox
+from odoo.addons.smb_journey.lib import schedule
+
+_logger = logging.getLogger(__name__)
+
+WEEKDAYS = [
+    ("0", "Monday"), ("1", "Tuesday"), ("2", "Wednesday"), ("3", "Thursday"),
+    ("4", "Friday"), ("5", "Saturday"), ("6", "Sunday"),
+]
+
+
+@dataclass
+class StepResult:
+    """What running a step did to one enrollment; the engine applies it."""
+
+    enrollment: models.Model
+    outcome: str  # a smb.journey.log outcome
+    reason: str = False  # a smb.journey.log reason code
+    message: str = False
+    next_step: models.Model | None = None  # None: the step's natural successor
+    due_at: datetime | None = None  # None: now
+    end_state: str = False  # 'completed' / 'exited' / 'error' to end the enrollment
+    log_vals: dict = field(default_factory=dict)
+
+
+class SmbJourneyStep(models.Model):
+    _name = "smb.journey.step"
+    _description = "Journey Step"
+    _order = "journey_id, sequence, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, translate=True)
+    journey_id = fields.Many2one("smb.journey", required=True, index=True, ondelete="cascade")
+    company_id = fields.Many2one(related="journey_id.company_id", store=True, index=True)
+    currency_id = fields.Many2one(related="journey_id.currency_id")
+    sequence = fields.Integer(default=10)
+    parent_id = fields.Many2one(
+        "smb.journey.step", "Inside Condition", index=True, ondelete="cascade",
+        domain="[('journey_id', '=', journey_id), ('step_type', '=', 'condition')]",
+        help="Steps inside a condition run on its 'yes' or 'no' branch, then the "
+        "journey goes on after the condition.",
+    )
+    branch = fields.Selection([("yes", "If yes"), ("no", "If no")], default="yes")
+    child_ids = fields.One2many("smb.journey.step", "parent_id", "Branch Steps")
+    depth = fields.Integer(compute="_compute_depth")
+    step_type = fields.Selection(
+        [("email", "Send email"), ("wait", "Wait"), ("condition", "Condition"), ("exit", "Exit")],
+        "Type", required=True, default="email",
+    )
+    # email
+    subject = fields.Char(translate=True, help="Jinja placeholders allowed, e.g. {{ customer.first_name }}.")
+    preview_text = fields.Char(translate=True, help="Shown by mail clients after the subject.")
+    body_html = fields.Html(
+        "Email Body", translate=True, sanitize_attributes=False, sanitize_form=False,
+        help="Loops and conditions: data-smb-for=\"line in order.lines\" and "
+        "data-smb-if=\"coupon\" attributes on any element; values: {{ customer.first_name }}.",
+    )
+    email_from = fields.Char(help="Sender; the company's email when empty.")
+    reply_to = fields.Char()
+    mailing_id = fields.Many2one(
+        "mailing.mailing", "Tracking Mailing", readonly=True, copy=False, ondelete="set null",
+        help="Technical mailing that holds this step's traces, opens, clicks and bounces.",
+    )
+    coupon_program_id = fields.Many2one(
+        "loyalty.program", "Coupon Program", check_company=True,
+        domain="[('program_type', 'in', ('coupons', 'promo_code', 'gift_card', 'next_order_coupons'))]",
+        help="A personal coupon of this program is generated for each customer and given "
+        "to the email as {{ coupon.code }}.",
+    )
+    recommendation_count = fields.Integer(
+        "Recommended Products", default=3,
+        help="How many related products the email gets as {{ recommendations }}.",
+    )
+    # wait
+    wait_mode = fields.Selection(
+        [("delay", "For a delay"), ("until", "Until a day and hour")], default="delay"
+    )
+    wait_amount = fields.Integer("Wait", default=1)
+    wait_unit = fields.Selection(
+        [("minutes", "Minutes"), ("hours", "Hours"), ("days", "Days"), ("weeks", "Weeks")],
+        default="days",
+    )
+    wait_weekday = fields.Selection(WEEKDAYS, "Weekday", help="Any day when empty.")
+    wait_hour = fields.Float("Hour", default=10.0, help="In the customer's timezone.")
+    # condition
+    condition_type = fields.Selection(
+        [
+            ("partner_domain", "Customer matches a filter"),
+            ("record_domain", "Triggering order matches a filter"),
+            ("opened", "Opened the previous email"),
+            ("clicked", "Clicked in the previous email"),
+        ],
+        default="partner_domain",
+    )
+    condition_domain = fields.Char("Filter", default="[]")
+    # statistics
+    processed_count = fields.Integer("Processed", compute="_compute_statistics")
+    waiting_count = fields.Integer("Waiting Here", compute="_compute_statistics")
+    sent_count = fields.Integer("Sent", compute="_compute_statistics")
+    skipped_count = fields.Integer("Skipped", compute="_compute_statistics")
+    error_count = fields.Integer("Errors", compute="_compute_statistics")
+    delivered_count = fields.Integer("Delivered", compute="_compute_statistics")
+    opened_count = fields.Integer("Opened", compute="_compute_statistics")
+    clicked_count = fields.Integer("Clicked", compute="_compute_statistics")
+    replied_count = fields.Integer("Replied", compute="_compute_statistics")
+    bounced_count = fields.Integer("Bounced", compute="_compute_statistics")
+    converted_count = fields.Integer("Converted", compute="_compute_statistics")
+    revenue = fields.Monetary(compute="_compute_statistics", currency_field="currency_id")
+    open_rate = fields.Float("Open Rate (%)", compute="_compute_statistics")
+    click_rate = fields.Float("Click Rate (%)", compute="_compute_statistics")
+
+    @api.depends("parent_id", "parent_id.depth")
+    def _compute_depth(self):
+        for step in self:
+            step.depth = step.parent_id.depth + 1 if step.parent_id else 0
+
+    def _compute_statistics(self):
+        Log = self.env["smb.journey.log"]
+        logs = {
+            (step.id, outcome): (count, revenue, converted)
+            for step, outcome, count, revenue, converted in Log._read_group(
+                [("step_id", "in", self.ids)], ["step_id", "outcome"],
+                ["__count", "revenue:sum", "converted:count_distinct"],
+            )
+        }
+        conversions = dict(Log._read_group(
+            [("step_id", "in", self.ids), ("converted", "=", True)], ["step_id"], ["__count"]))
+        waiting = dict(self.env["smb.journey.enrollment"]._read_group(
+            [("step_id", "in", self.ids), ("state", "=", "running")], ["step_id"], ["__count"]))
+        traces = {}
+        clicks = {}
+        mailings = self.mailing_id
+        if mailings:
+            Trace = self.env["mailing.trace"]
+            for mailing, status, count in Trace._read_group(
+                [("mass_mailing_id", "in", mailings.ids)], ["mass_mailing_id", "trace_status"], ["__count"]
+            ):
+                traces[mailing.id, status] = count
+            clicks = dict(Trace._read_group(
+                [("mass_mailing_id", "in", mailings.ids), ("links_click_datetime", "!=", False)],
+                ["mass_mailing_id"], ["__count"]))
+        for step in self:
+            def count(outcome, step=step):
+                return logs.get((step.id, outcome), (0, 0.0, 0))[0]
+
+            def trace(*statuses, step=step):
+                return sum(traces.get((step.mailing_id.id, s), 0) for s in statuses)
+
+            step.processed_count = sum(count(o) for o in ("sent", "skipped", "done", "error"))
+            step.waiting_count = waiting.get(step, 0)
+            step.sent_count = count("sent")
+            step.skipped_count = count("skipped")
+            step.error_count = count("error")
+            step.delivered_count = trace("sent", "open", "reply")
+            step.opened_count = trace("open", "reply")
+            step.replied_count = trace("reply")
+            step.bounced_count = trace("bounce")
+            step.clicked_count = clicks.get(step.mailing_id, 0)
+            step.converted_count = conversions.get(step, 0)
+            step.revenue = sum(v[1] for (sid, __), v in logs.items() if sid == step.id)
+            step.open_rate = 100.0 * step.opened_count / step.sent_count if step.sent_count else 0.0
+            step.click_rate = 100.0 * step.clicked_count / step.sent_count if step.sent_count else 0.0
+
+    @api.constrains("parent_id", "journey_id")
+    def _check_parent(self):
+        for step in self.filtered("parent_id"):
+            if step.parent_id.journey_id != step.journey_id or step.parent_id.step_type != "condition":
+                raise ValidationError(self.env._("A branch step must sit inside a condition of its own journey."))
+        if self._has_cycle():
+            raise ValidationError(self.env._("Steps cannot contain themselves."))
+
+    @api.constrains("subject", "body_html", "step_type")
+    def _check_template(self):
+        """Refuse a template that does not compile, when it is saved rather than when it is sent."""
+        for step in self.filtered(lambda s: s.step_type == "email"):
+            for source in (step.subject, step.body_html):
+                try:
+                    sandbox.compile_template(source or "")
+                except sandbox.TemplateError as e:
+                    raise ValidationError(self.env._("Step %(step)s: %(error)s", step=step.name, error=e)) from e
+
+    @api.constrains("wait_amount", "wait_hour")
+    def _check_wait(self):
+        for step in self.filtered(lambda s: s.step_type == "wait"):
+            if step.wait_amount < 0 or not 0 <= step.wait_hour < 24:
+                raise ValidationError(self.env._("Step %s: a wait needs a positive delay and an hour within 0-24.", step.name))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        steps = super().create(vals_list)
+        steps._sync_mailing()
+        return steps
+
+    def write(self, vals):
+        res = super().write(vals)
+        if {"name", "subject", "step_type", "journey_id"} & set(vals):
+            self._sync_mailing()
+        return res
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_waiting(self):
+        if self.env["smb.journey.enrollment"].search_count(
+            [("step_id", "in", self.ids), ("state", "=", "running")], limit=1
+        ):
+            raise UserError(self.env._(
+                "Customers are waiting on this step. Pause or stop the journey and let them "
+                "exit first, or move the step instead of deleting it."))
+
+    def action_preview(self):
+        """Render the email for a sample customer and show the result (or the error)."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "smb.journey.step.preview",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_step_id": self.id},
+        }
+
+    # ------------------------------------------------------------
+    # NAVIGATION
+    # ------------------------------------------------------------
+
+    def _siblings(self):
+        self.ensure_one()
+        return self.journey_id.step_ids.filtered(
+            lambda s: s.parent_id == self.parent_id and (not self.parent_id or s.branch == self.branch)
+        ).sorted(lambda s: (s.sequence, s.id))
+
+    def _next_step(self):
+        """The step after this one: its next sibling, else the step after the
+        condition it sits in; an empty record at the end of the journey."""
+        self.ensure_one()
+        siblings = list(self._siblings())
+        index = siblings.index(self)
+        if index + 1 < len(siblings):
+            return siblings[index + 1]
+        return self.parent_id._next_step() if self.parent_id else self.browse()
+
+    def _branch_first_step(self, branch):
+        self.ensure_one()
+        return self.child_ids.filtered(lambda s: s.branch == branch).sorted(lambda s: (s.sequence, s.id))[:1]
+
+    def _check_runnable(self):
+        for step in self:
+            if step.step_type == "email" and (not step.subject or tools.is_html_empty(step.body_html)):
+                raise UserError(self.env._("Email step %s needs a subject and a body.", step.name))
+
+    # ------------------------------------------------------------
+    # EXECUTION: a step type is a method _run_<type>(enrollments) -> [StepResult]
+    # ------------------------------------------------------------
+
+    def _execute(self, enrollments):
+        """Run this step for ``enrollments``; a failure is isolated to the
+        enrollments that cause it, so the rest of the batch goes on."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                return getattr(self, f"_run_{self.step_type}")(enrollments)
+        except Exception as e:  # noqa: BLE001 - any failure becomes a readable error on the enrollment
+            if len(enrollments) > 1:
+                return [result for enrollment in enrollments for result in self._execute(enrollment)]
+            _logger.warning("Journey step %s failed for enrollment %s", self.id, enrollments.id, exc_info=True)
+            return [StepResult(enrollments, "error", "exception", message=str(e) or repr(e), end_state="error")]
+
+    def _run_wait(self, enrollments):
+        now = fields.Datetime.now()
+        results = []
+        for enrollment in enrollments:
+            if self.wait_mode == "until":
+                tz = enrollment.partner_id.tz or enrollment.company_id.partner_id.tz or "UTC"
+                weekday = int(self.wait_weekday) if self.wait_weekday else None
+                due = schedule.next_local_time(now, self.wait_hour, weekday=weekday, tz=tz)
+            else:
+                due = schedule.after_delay(now, self.wait_amount, self.wait_unit)
+            results.append(StepResult(
+                enrollment, "done", "waiting", message=self.env._("Next step at %s UTC", due), due_at=due))
+        return results
+
+    def _run_exit(self, enrollments):
+        return [StepResult(e, "done", "exit_step", end_state="completed") for e in enrollments]
+
+    def _run_condition(self, enrollments):
+        if self.condition_type in ("partner_domain", "record_domain"):
+            domain = Domain(tools.safe_eval.safe_eval(self.condition_domain or "[]"))
+            if self.condition_type == "partner_domain":
+                matching = set(enrollments.partner_id.filtered_domain(domain).ids)
+                passed = lambda e: e.partner_id.id in matching  # noqa: E731
+            else:
+                orders = enrollments.order_id
+                matching = set(orders.filtered_domain(domain).ids) if orders else set()
+                passed = lambda e: e.order_id.id in matching  # noqa: E731
+        else:
+            last_traces = enrollments._last_email_traces()
+            if self.condition_type == "opened":
+                passed = lambda e: bool(last_traces.get(e.id) and (  # noqa: E731
+                    last_traces[e.id].open_datetime or last_traces[e.id].links_click_datetime))
+            else:
+                passed = lambda e: bool(last_traces.get(e.id) and last_traces[e.id].links_click_datetime)  # noqa: E731
+        results = []
+        for enrollment in enrollments:
+            branch = "yes" if passed(enrollment) else "no"
+            first = self._branch_first_step(branch)
+            results.append(StepResult(
+                enrollment, "done", f"branch_{branch}", next_step=first or self._next_step()))
+        return results
+
+    def _run_email(self, enrollments):
+        """Queue one personalised email per enrollment in Odoo's mail queue.
+
+        The mail is attached to this step's tracking mailing so mass_mailing
+        adds the open pixel, per-recipient unsubscribe link and headers, click
+        tracking, and keeps the trace that bounces and replies update.
+        Nothing is sent here: Odoo's mail cron sends the queue.
+        """
+        results = []
+        sendable = enrollments.browse()
+        for enrollment, reason in enrollments._email_skip_reasons().items():
+            if reason:
+                results.append(StepResult(enrollment, "skipped", reason))
+            else:
+                sendable |= enrollment
+        if not sendable:
+            return results
+        mailing = self._sync_mailing()
+        contexts = self._prepare_render_contexts(sendable)
+        company = self.journey_id.company_id
+        email_from = self.email_from or company.email_formatted or self.env.user.email_formatted
+        link_vals = mailing._get_link_tracker_values()
+        base_url = self.journey_id.get_base_url()
+        mail_vals, pending = [], []
+        for lang, group in sendable.grouped(lambda e: e.partner_id.lang or "en_US").items():
+            step = self.with_context(lang=lang)
+            try:
+                subject_tpl = sandbox.compile_template(step.subject or "")
+                body_tpl = sandbox.compile_template(step.body_html or "")
+            except sandbox.TemplateError as e:
+                results += [StepResult(en, "error", "template", message=str(e), end_state="error") for en in group]
+                continue
+            for enrollment in group:
+                partner = enrollment.partner_id
+                try:
+                    subject = sandbox.render(subject_tpl, contexts[enrollment.id]).strip()
+                    body = sandbox.render(body_tpl, contexts[enrollment.id])
+                except sandbox.TemplateError as e:
+                    results.append(StepResult(enrollment, "error", "template", message=str(e), end_state="error"))
+                    continue
+                body = self.env["mail.render.mixin"]._shorten_links(
+                    Markup(body), link_vals, blacklist=["/unsubscribe_from_list", "/view"], base_url=base_url)
+                message_id = tools.mail.generate_tracking_message_id(f"smbj-{enrollment.id}")
+                mail_vals.append({
+                    "subject": subject,
+                    "body_html": body,
+                    "email_from": email_from,
+                    "reply_to": self.reply_to or email_from,
+                    "email_to": partner.email_formatted,
+                    "model": "res.partner",
+                    "res_id": partner.id,
+                    "message_id": message_id,
+                    "message_type": "email_outgoing",
+                    "mailing_id": mailing.id,
+                    "auto_delete": True,
+                    "is_notification": False,
+                    "state": "outgoing",
+                    "mailing_trace_ids": [(0, 0, {
+                        "trace_type": "mail",
+                        "email": partner.email_normalized,
+                        "mass_mailing_id": mailing.id,
+                        "message_id": message_id,
+                        "model": "res.partner",
+                        "res_id": partner.id,
+                    })],
+                })
+                pending.append(enrollment)
+        if mail_vals:
+            # sudo: the engine runs as the cron user; mails and traces are technical records
+            mails = self.env["mail.mail"].sudo().create(mail_vals)
+            for enrollment, mail in zip(pending, mails):
+                results.append(StepResult(
+                    enrollment, "sent", False, log_vals={"mailing_trace_id": mail.mailing_trace_ids[:1].id}))
+            self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
+        return results
+
+    # ------------------------------------------------------------
+    # EMAIL HELPERS
+    # ------------------------------------------------------------
+
+    def _sync_mailing(self):
+        """Keep one technical ``mailing.mailing`` per email step (for traces,
+        link tracking and mass_mailing's statistics); returns it for one step."""
+        Mailing = self.env["mailing.mailing"].sudo()  # sudo: technical record owned by the step
+        partner_model = self.env["ir.model"]._get_id("res.partner")
+        for step in self.filtered(lambda s: s.step_type == "email"):
+            campaign = step.journey_id._ensure_utm_campaign()
+            vals = {
+                "subject": step.subject or step.name,
+                "name": f"[{step.journey_id.name}] {step.name}",
+                "campaign_id": campaign.id,
+            }
+            if step.mailing_id:
+                step.mailing_id.sudo().write(vals)
+            else:
+                step.mailing_id = Mailing.create(dict(
+                    vals,
+                    mailing_type="mail",
+                    mailing_model_id=partner_model,
+                    mailing_domain="[('id', '=', 0)]",
+                    smb_journey_step_id=step.id,
+                    state="done",
+                    sent_date=fields.Datetime.now(),
+                ))
+        return self.mailing_id[:1]
+
+    def _prepare_render_contexts(self, enrollments):
+        """Curated plain-data context per enrollment: only values, never records."""
+        self.ensure_one()
+        base_url = self.journey_id.get_base_url()
+        company = self.journey_id.company_id
+        coupons = self._issue_coupons(enrollments) if self.coupon_program_id else {}
+        enrollments.order_id.filtered(lambda o: not o.access_token)._portal_ensure_token()
+        recommendations = (
+            enrollments._recommended_products(self.recommendation_count) if self.recommendation_count else {}
+        )
+        contexts = {}
+        for enrollment in enrollments:
+            partner = enrollment.partner_id
+            env = self.with_context(lang=partner.lang or "en_US").env
+            order_ctx = enrollment.order_id and _order_context(env, enrollment.order_id, base_url, cart=(
+                enrollment.journey_id.trigger == "cart_abandoned"))
+            contexts[enrollment.id] = {
+                "customer": {
+                    "name": partner.name or "",
+                    "first_name": (partner.name or "").split(" ")[0] if not partner.is_company else partner.name,
+                    "email": partner.email or "",
+                    "city": partner.city or "",
+                    "country": partner.country_id.name or "",
+                    "company_name": partner.commercial_company_name or "",
+                },
+                "company": {
+                    "name": company.name,
+                    "email": company.email or "",
+                    "phone": company.phone or "",
+                    "website": company.website or base_url,
+                    "logo_url": f"{base_url}/logo.png?company={company.id}",
+                    "address": ", ".join(filter(None, [company.street, company.zip, company.city, company.country_id.name])),
+                },
+                "shop_url": f"{base_url}/shop",
+                "unsubscribe_url": f"{base_url}/unsubscribe_from_list",
+                "view_url": f"{base_url}/view",
+                "order": order_ctx or None,
+                "cart": order_ctx or None,
+                "coupon": coupons.get(enrollment.id),
+                "recommendations": [
+                    _product_context(env, product, base_url) for product in recommendations.get(enrollment.id, [])
+                ],
+            }
+        return contexts
+
+    def _issue_coupons(self, enrollments):
+        """One personal coupon per enrollment through Odoo's loyalty machinery."""
+        program = self.coupon_program_id.sudo()  # sudo: issuing a coupon is part of the send
+        cards = self.env["loyalty.card"].sudo().create([{
+            "program_id": program.id,
+            "partner_id": enrollment.partner_id.id,
+            "points": 1 if program.program_type != "gift_card" else 0,
+        } for enrollment in enrollments])
+        rewards = program.reward_ids[:1]
+        result = {}
+        for enrollment, card in zip(enrollments, cards):
+            env = self.with_context(lang=enrollment.partner_id.lang or "en_US").env
+            result[enrollment.id] = {
+                "code": card.code,
+                "description": rewards.description or program.name,
+                "expires": format_date(env, card.expiration_date) if card.expiration_date else "",
+            }
+        return result
+
+
+def _money(env, amount, currency):
+    return formatLang(env, amount, currency_obj=currency)
+
+
+def _product_context(env, product, base_url):
+    product = product.with_env(env)
+    return {
+        "name": product.display_name,
+        "price": _money(env, product.list_price, product.currency_id),
+        "url": f"{base_url}{product.website_url or '/shop'}",
+        "image_url": f"{base_url}/web/image/product.product/{product.id}/image_256",
+    }
+
+
+def _order_context(env, order, base_url, cart=False):
+    order = order.with_env(env)
+    url = (
+        f"{base_url}/shop/cart?id={order.id}&access_token={order.access_token}"
+        if cart else f"{base_url}{order.get_portal_url()}"
+    )
+    lines = []
+    for line in order.order_line.filtered(lambda l: not l.display_type and l.product_id):
+        lines.append({
+            "name": line.product_id.display_name,
+            "description": line.name or "",
+            "quantity": formatLang(env, line.product_uom_qty, digits=0 if line.product_uom_qty.is_integer() else 2),
+            "price_unit": _money(env, line.price_unit, order.currency_id),
+            "subtotal": _money(env, line.price_subtotal, order.currency_id),
+            "total": _money(env, line.price_total, order.currency_id),
+            "image_url": f"{base_url}/web/image/product.product/{line.product_id.id}/image_128",
+            "product_url": f"{base_url}{line.product_id.website_url or '/shop'}",
+        })
+    return {
+        "name": order.name,
+        "date": format_date(env, order.date_order),
+        "url": url,
+        "review_url": f"{base_url}{order.get_portal_url()}#discussion",
+        "lines": lines,
+        "line_count": len(lines),
+        "amount_untaxed": _money(env, order.amount_untaxed, order.currency_id),
+        "amount_tax": _money(env, order.amount_tax, order.currency_id),
+        "amount_total": _money(env, order.amount_total, order.currency_id),
+    }

@@ -1,0 +1,1 @@
+from . import smb_journey_enroll_wizard
