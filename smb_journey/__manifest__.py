@@ -13,7 +13,6 @@
         "security/smb_journey_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
-        "data/utm_data.xml",
         "data/loyalty_program_data.xml",
         "data/smb_journey_welcome_data.xml",
         "data/smb_journey_abandoned_cart_data.xml",

@@ -19,6 +19,7 @@ before compilation.
 import html
 import re
 from collections.abc import Mapping
+from urllib.parse import unquote
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -30,6 +31,8 @@ ATTR_IF = "data-smb-if"
 _FOR_RE = re.compile(r"^\s*[A-Za-z_]\w*(\s*,\s*[A-Za-z_]\w*)*\s+in\s+\S.*$", re.S)
 _MARK_RE = re.compile(r"<!--SMBJ(FOR|IF|END)(?: (.*?))?-->", re.S)
 _JINJA_RE = re.compile(r"({{.*?}}|{%.*?%})", re.S)
+# URLs get percent-encoded (by Odoo's sanitizer: href="{{%20x%20}}", by others: %7B%7B...)
+_QUOTED_JINJA_RE = re.compile(r"%7B(%7B|%25)(.*?)(%7D|%25)%7D", re.S | re.I)
 MAX_OUTPUT = 2_000_000  # characters: a runaway loop must not fill the mail queue
 
 
@@ -50,10 +53,12 @@ def to_jinja(source):
     """
     if not source:
         return ""
+    source = _QUOTED_JINJA_RE.sub(
+        lambda m: "{" + unquote(m.group(1)) + unquote(m.group(2)) + unquote(m.group(3)) + "}", source)
     if ATTR_FOR in source or ATTR_IF in source:
         source = _expand_directives(source)
     # the editor (and lxml) escape quotes and '>' inside text and attributes
-    return _JINJA_RE.sub(lambda m: html.unescape(m.group(1)), source)
+    return _JINJA_RE.sub(lambda m: html.unescape(unquote(m.group(1))), source)
 
 
 def _expand_directives(source):

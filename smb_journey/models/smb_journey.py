@@ -221,6 +221,8 @@ class SmbJourney(models.Model):
         are silently left out; calling twice enrols once.
         """
         self.ensure_one()
+        # rows are inserted in SQL below: check the caller's right to enrol here
+        self.env["smb.journey.enrollment"].check_access("create")
         if self.state != "running":
             raise UserError(self.env._("Journey %s is not running: start it first.", self.name))
         if records._name == "res.partner":

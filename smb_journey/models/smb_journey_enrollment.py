@@ -110,13 +110,31 @@ class SmbJourneyEnrollment(models.Model):
         back the batch it was in (mails included) and the next run redoes it.
         """
         self.env["smb.journey"]._scan_abandoned_carts()
+        processed, remaining = self._process_due_batch()
+        self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
+
+    @api.model
+    def run_engine(self):
+        """Process everything due now, in this transaction (no commit): for
+        server actions, demo data and scripts. Returns the number processed."""
+        self.env["smb.journey"]._scan_abandoned_carts()
+        total = 0
+        while True:
+            processed, remaining = self._process_due_batch()
+            total += processed
+            if not processed or not remaining:
+                return total
+
+    @api.model
+    def _process_due_batch(self):
+        """Lock and run one batch of due enrollments; returns (processed, remaining)."""
         domain = self._due_domain()
         batch_size = int(self.env["ir.config_parameter"].sudo().get_param("smb_journey.batch_size", 200))
         batch = self.search(domain, limit=batch_size, order="due_at, id").try_lock_for_update()
         if batch:
             batch._process()
         remaining = self.search_count(domain) if len(batch) == batch_size else 0
-        self.env["ir.cron"]._commit_progress(len(batch), remaining=remaining)
+        return len(batch), remaining
 
     def _process(self):
         """Walk locked enrollments through every step due now."""

@@ -53,7 +53,7 @@ class SmbJourneyStep(models.Model):
     )
     branch = fields.Selection([("yes", "If yes"), ("no", "If no")], default="yes")
     child_ids = fields.One2many("smb.journey.step", "parent_id", "Branch Steps")
-    depth = fields.Integer(compute="_compute_depth")
+    depth = fields.Integer(compute="_compute_depth", recursive=True)
     step_type = fields.Selection(
         [("email", "Send email"), ("wait", "Wait"), ("condition", "Condition"), ("exit", "Exit")],
         "Type", required=True, default="email",
@@ -337,7 +337,8 @@ class SmbJourneyStep(models.Model):
         contexts = self._prepare_render_contexts(sendable)
         company = self.journey_id.company_id
         email_from = self.email_from or company.email_formatted or self.env.user.email_formatted
-        link_vals = mailing._get_link_tracker_values()
+        # a title spares link_tracker fetching every (per-cart) URL over HTTP to name it
+        link_vals = dict(mailing._get_link_tracker_values(), title=mailing.name)
         base_url = self.journey_id.get_base_url()
         mail_vals, pending = [], []
         for lang, group in sendable.grouped(lambda e: e.partner_id.lang or "en_US").items():
@@ -427,8 +428,14 @@ class SmbJourneyStep(models.Model):
         self.ensure_one()
         base_url = self.journey_id.get_base_url()
         company = self.journey_id.company_id
-        coupons = self._issue_coupons(enrollments) if self.coupon_program_id else {}
-        enrollments.order_id.filtered(lambda o: not o.access_token)._portal_ensure_token()
+        preview = self.env.context.get("smb_journey_preview")
+        if self.coupon_program_id and preview:
+            coupons = dict.fromkeys(enrollments.ids, {"code": "PREVIEW-CODE", "description": self.coupon_program_id.name, "expires": ""})
+        else:
+            coupons = self._issue_coupons(enrollments) if self.coupon_program_id else {}
+        if not preview:
+            for order in enrollments.order_id.filtered(lambda o: not o.access_token):
+                order._portal_ensure_token()
         recommendations = (
             enrollments._recommended_products(self.recommendation_count) if self.recommendation_count else {}
         )

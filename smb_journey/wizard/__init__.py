@@ -1,1 +1,2 @@
 from . import smb_journey_enroll_wizard
+from . import smb_journey_step_preview

@@ -1,0 +1,5 @@
+from . import test_engine
+from . import test_triggers
+from . import test_delivery
+from . import test_abandoned_cart
+from . import test_security

@@ -1,0 +1,61 @@
+from contextlib import contextmanager
+
+from odoo.tests import TransactionCase
+
+
+class JourneyCase(TransactionCase):
+    """Fixtures shared by the engine tests: a shop, customers, and a small
+    two-email journey built here so each test reads what it exercises."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.company = cls.env.company
+        cls.company.email = "shop@example.com"
+        cls.website = cls.env.ref("website.default_website")
+        cls.product = cls.env["product.product"].create({
+            "name": "Espresso Cup", "list_price": 40.0, "sale_ok": True, "is_published": True,
+            "type": "consu",
+        })
+        cls.customer = cls.env["res.partner"].create({
+            "name": "Ann Smith", "email": "ann@example.com", "lang": "en_US",
+        })
+        cls.journey = cls.env["smb.journey"].create({
+            "name": "Test journey",
+            "trigger": "manual",
+            "step_ids": [
+                (0, 0, {"name": "Hello", "sequence": 1, "step_type": "email",
+                        "subject": "Hello {{ customer.first_name }}",
+                        "body_html": "<p>Hi {{ customer.first_name }}, see <a href='{{ shop_url }}'>the shop</a></p>"}),
+                (0, 0, {"name": "Wait a day", "sequence": 2, "step_type": "wait",
+                        "wait_amount": 1, "wait_unit": "days"}),
+                (0, 0, {"name": "Again", "sequence": 3, "step_type": "email",
+                        "subject": "Still there, {{ customer.first_name }}?", "body_html": "<p>Second</p>"}),
+            ],
+        })
+        cls.step_hello, cls.step_wait, cls.step_again = cls.journey.step_ids.sorted("sequence")
+
+    def run_engine(self):
+        """Run the engine's cron for real (its own cursor, like the scheduler)."""
+        with self.enter_registry_test_mode():
+            self.env.ref("smb_journey.ir_cron_journey_engine").method_direct_trigger()
+        self.env.invalidate_all()
+
+    def mails(self, step):
+        return self.env["mail.mail"].search([("mailing_id", "=", step.mailing_id.id)])
+
+    @classmethod
+    def make_order(cls, partner, qty=2, website=True, **vals):
+        return cls.env["sale.order"].create(dict({
+            "partner_id": partner.id,
+            "website_id": cls.website.id if website else False,
+            "order_line": [(0, 0, {"product_id": cls.product.id, "product_uom_qty": qty})],
+        }, **vals))
+
+    @contextmanager
+    def count_queries(self):
+        counter = {}
+        start = self.env.cr.sql_log_count
+        yield counter
+        counter["n"] = self.env.cr.sql_log_count - start

@@ -1,0 +1,89 @@
+from datetime import datetime, timedelta
+
+from odoo.tests import freeze_time, tagged
+
+from .common import JourneyCase
+
+T0 = datetime(2026, 3, 2, 9, 0)
+
+
+@tagged("post_install", "-at_install")
+class TestDelivery(JourneyCase):
+
+    def test_undeliverable_addresses_are_skipped_with_a_reason(self):
+        self.journey.action_start()
+        Partner = self.env["res.partner"]
+        partners = {
+            "email_missing": Partner.create({"name": "No Mail"}),
+            "email_invalid": Partner.create({"name": "Broken", "email": "not-an-email"}),
+            "blacklisted": Partner.create({"name": "Blocked", "email": "blocked@example.com"}),
+            "opted_out": Partner.create({"name": "Opted", "email": "opted@example.com"}),
+        }
+        enrollments = self.journey.enroll(Partner.union(*partners.values()))
+        self.env["mail.blacklist"]._add("blocked@example.com")
+        partners["opted_out"].smb_journey_optout = True
+        # blacklisting / opting out ends pending journeys at once
+        blocked = enrollments.filtered(lambda e: e.partner_id == partners["blacklisted"])
+        opted = enrollments.filtered(lambda e: e.partner_id == partners["opted_out"])
+        self.assertEqual((blocked.exit_reason, opted.exit_reason), ("blacklisted", "unsubscribed"))
+        # the others reach the email step and skip it, logged with the reason
+        self.run_engine()
+        for reason in ("email_missing", "email_invalid"):
+            enrollment = enrollments.filtered(lambda e: e.partner_id == partners[reason])
+            log = enrollment.log_ids.filtered(lambda l: l.step_id == self.step_hello)
+            self.assertEqual((log.outcome, log.reason), ("skipped", reason))
+        self.assertFalse(self.mails(self.step_hello))
+        self.assertEqual(self.step_hello.skipped_count, 2)
+
+    def test_blacklisted_before_the_step_is_skipped(self):
+        self.journey.action_start()
+        self.env["mail.blacklist"]._add("ann@example.com")
+        enrollment = self.journey.enroll(self.customer)
+        self.run_engine()
+        self.assertEqual(enrollment.log_ids.filtered(lambda l: l.step_id == self.step_hello).reason, "blacklisted")
+
+    def test_bounce_ends_the_journey(self):
+        self.journey.action_start()
+        enrollment = self.journey.enroll(self.customer)
+        self.run_engine()
+        self.mails(self.step_hello).mailing_trace_ids.set_bounced(bounce_message="550 unknown user")
+        self.assertEqual(enrollment.state, "exited")
+        self.assertEqual(enrollment.exit_reason, "bounced")
+        self.assertEqual(self.step_hello.bounced_count, 1)
+
+    def test_email_in_customer_language_and_tracked(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.customer.lang = "fr_FR"
+        self.step_hello.with_context(lang="fr_FR").subject = "Bonjour {{ customer.first_name }}"
+        self.journey.action_start()
+        self.journey.enroll(self.customer)
+        self.env["smb.journey.enrollment"].with_context(lang="en_US").run_engine()
+        mail = self.mails(self.step_hello)
+        self.assertEqual(mail.subject, "Bonjour Ann")
+        self.assertIn("/r/", mail.body_html, "links go through the link tracker")
+        self.assertEqual(mail.mailing_id, self.step_hello.mailing_id)
+        self.assertEqual(self.step_hello.mailing_id.campaign_id, self.journey.utm_campaign_id)
+
+    def test_order_after_an_email_is_a_conversion(self):
+        self.journey.write({"conversion_window_days": 3})
+        with freeze_time(T0):
+            self.journey.action_start()
+            self.journey.enroll(self.customer)
+            self.run_engine()
+        with freeze_time(T0 + timedelta(days=1)):
+            order = self.make_order(self.customer, qty=3, website=False)
+            order.action_confirm()
+        log = self.journey.enrollment_ids.log_ids.filtered(lambda l: l.step_id == self.step_hello)
+        self.assertTrue(log.converted)
+        self.assertEqual(log.order_id, order)
+        self.assertAlmostEqual(log.revenue, order.amount_untaxed)
+        self.assertEqual(self.step_hello.converted_count, 1)
+        self.assertAlmostEqual(self.journey.revenue, order.amount_untaxed)
+        with freeze_time(T0 + timedelta(days=10)):
+            late = self.make_order(self.customer, website=False)
+            late.action_confirm()
+        self.assertEqual(log.order_id, order, "an order outside the window is not credited")
+
+    def test_mailing_of_a_step_cannot_be_sent_from_email_marketing(self):
+        with self.assertRaises(Exception):
+            self.step_hello.mailing_id.action_put_in_queue()
