@@ -1,5 +1,7 @@
 from ast import literal_eval
 
+import psycopg2.errors
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
@@ -342,21 +344,48 @@ class SmbJourney(models.Model):
             ))
         if not rows:
             return Enrollment
-        ids = [row[0] for row in self.env.execute_query(SQL(
-            """INSERT INTO smb_journey_enrollment
-                   (journey_id, partner_id, company_id, entry_key, res_model, res_id,
-                    order_id, lead_id, state, step_id, due_at, date_start,
-                    create_uid, create_date, write_uid, write_date)
-               VALUES %s
-               ON CONFLICT (journey_id, partner_id, entry_key) DO NOTHING
-               RETURNING id""",
-            SQL(", ").join(rows),
-        ))]
+        ids = self._insert_enrollments(rows)
         Enrollment.invalidate_model()
         self.invalidate_recordset(["enrollment_ids"])
         if ids:
             self.env.ref("smb_journey.ir_cron_journey_engine")._trigger()
         return Enrollment.browse(ids)
+
+    def _insert_enrollments(self, rows):
+        """INSERT .. ON CONFLICT DO NOTHING; returns the ids inserted.
+
+        Under Odoo's REPEATABLE READ, a conflict with a row that a concurrent
+        transaction committed after our snapshot raises a serialization failure
+        instead of doing nothing. That row is the same entry made by the other
+        process: retry row by row and skip the ones that conflict.
+        """
+        cr = self.env.cr
+
+        def insert(values):
+            cr.execute(SQL(
+                """INSERT INTO smb_journey_enrollment
+                       (journey_id, partner_id, company_id, entry_key, res_model, res_id,
+                        order_id, lead_id, state, step_id, due_at, date_start,
+                        create_uid, create_date, write_uid, write_date)
+                   VALUES %s
+                   ON CONFLICT (journey_id, partner_id, entry_key) DO NOTHING
+                   RETURNING id""",
+                SQL(", ").join(values),
+            ), log_exceptions=False)
+            return [row[0] for row in cr.fetchall()]
+
+        try:
+            with cr.savepoint(flush=False):
+                return insert(rows)
+        except psycopg2.errors.SerializationFailure:
+            ids = []
+            for row in rows:
+                try:
+                    with cr.savepoint(flush=False):
+                        ids += insert([row])
+                except psycopg2.errors.SerializationFailure:
+                    continue  # entered by a concurrent transaction
+            return ids
 
     def _ensure_utm_campaign(self):
         for journey in self.filtered(lambda j: not j.utm_campaign_id):

@@ -1,6 +1,9 @@
 import logging
+
+import psycopg2.errors
 from odoo import api, fields, models
 from odoo.fields import Domain
+from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
@@ -130,11 +133,36 @@ class SmbJourneyEnrollment(models.Model):
         """Lock and run one batch of due enrollments; returns (processed, remaining)."""
         domain = self._due_domain()
         batch_size = int(self.env["ir.config_parameter"].sudo().get_param("smb_journey.batch_size", 200))
-        batch = self.search(domain, limit=batch_size, order="due_at, id").try_lock_for_update()
+        batch = self.search(domain, limit=batch_size, order="due_at, id")._try_lock()
+        if batch is None:
+            # a worker committed these rows after our snapshot was taken: the
+            # runner calls again after the commit, with a fresh snapshot
+            return 0, 1
         if batch:
             batch._process()
         remaining = self.search_count(domain) if len(batch) == batch_size else 0
         return len(batch), remaining
+
+    def _try_lock(self):
+        """``try_lock_for_update`` that tells a stale snapshot apart.
+
+        Returns the rows locked (others are being run by another worker), or
+        None when a row changed since our snapshot: REPEATABLE READ refuses
+        to lock it (serialization failure), and it must not run from stale data.
+        """
+        if not self:
+            return self
+        cr = self.env.cr
+        try:
+            with cr.savepoint(flush=False):
+                cr.execute(SQL(
+                    "SELECT id FROM smb_journey_enrollment WHERE id IN %s FOR NO KEY UPDATE SKIP LOCKED",
+                    tuple(self.ids),
+                ), log_exceptions=False)
+                locked = {row[0] for row in cr.fetchall()}
+        except psycopg2.errors.SerializationFailure:
+            return None
+        return self.filtered(lambda e: e.id in locked)
 
     def _process(self):
         """Walk locked enrollments through every step due now."""

@@ -3,3 +3,4 @@ from . import test_triggers
 from . import test_delivery
 from . import test_abandoned_cart
 from . import test_security
+from . import test_concurrency
