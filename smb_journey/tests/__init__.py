@@ -4,3 +4,4 @@ from . import test_delivery
 from . import test_abandoned_cart
 from . import test_security
 from . import test_concurrency
+from . import test_ui
