@@ -24,6 +24,7 @@
         "views/smb_journey_views.xml",
         "views/res_partner_views.xml",
         "views/crm_lead_views.xml",
+        "views/sale_order_views.xml",
         "views/smb_journey_menus.xml",
     ],
     "demo": ["demo/smb_journey_demo.xml"],

@@ -26,6 +26,7 @@ class CrmLead(models.Model):
     def action_smb_enroll(self):
         return {
             "type": "ir.actions.act_window",
+            "name": self.env._("Enrol in Journey"),
             "res_model": "smb.journey.enroll.wizard",
             "view_mode": "form",
             "target": "new",

@@ -42,6 +42,7 @@ class ResPartner(models.Model):
     def action_smb_enroll(self):
         return {
             "type": "ir.actions.act_window",
+            "name": self.env._("Enrol in Journey"),
             "res_model": "smb.journey.enroll.wizard",
             "view_mode": "form",
             "target": "new",

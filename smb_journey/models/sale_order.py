@@ -5,6 +5,20 @@ class SaleOrder(models.Model):
     _inherit = "sale.order"
 
     smb_enrollment_ids = fields.One2many("smb.journey.enrollment", "order_id", "Journey Enrollments")
+    smb_enrollment_count = fields.Integer("Journeys", compute="_compute_smb_enrollment_count")
+
+    def _compute_smb_enrollment_count(self):
+        counts = dict(self.env["smb.journey.enrollment"]._read_group(
+            [("order_id", "in", self.ids)], ["order_id"], ["__count"]))
+        for order in self:
+            order.smb_enrollment_count = counts.get(order, 0)
+
+    def action_view_smb_enrollments(self):
+        """The journeys this cart or order started (abandoned-cart, post-purchase)."""
+        action = self.env["ir.actions.act_window"]._for_xml_id("smb_journey.smb_journey_enrollment_action")
+        action["domain"] = [("order_id", "in", self.ids)]
+        action["context"] = {"create": False}
+        return action
 
     def _action_confirm(self):
         res = super()._action_confirm()

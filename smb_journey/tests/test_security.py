@@ -28,3 +28,17 @@ class TestSecurity(JourneyCase):
         user = new_test_user(self.env, "journey_user", groups="smb_journey.group_journey_user")
         self.journey.action_start()
         self.assertTrue(self.journey.with_user(user).enroll(self.customer))
+
+    def test_salesman_sees_the_journeys_of_a_customer_and_their_log(self):
+        salesman = new_test_user(self.env, "sales_viewer", groups="sales_team.group_sale_salesman")
+        self.journey.action_start()
+        enrollment = self.journey.enroll(self.customer)
+        self.run_engine()
+        action = self.customer.with_user(salesman).action_view_smb_enrollments()
+        found = self.env["smb.journey.enrollment"].with_user(salesman).search(action["domain"])
+        self.assertEqual(found, enrollment)
+        # what the enrollment form shows: steps, log lines, the email's status
+        log_data = found.log_ids.read(["step_id", "outcome", "mailing_trace_id", "trace_status", "opened"])
+        sent = [row for row in log_data if row["outcome"] == "sent"]
+        self.assertEqual(len(sent), 1)
+        self.assertEqual(sent[0]["trace_status"], "outgoing")
