@@ -89,3 +89,18 @@ def test_context_is_read_only_plain_data():
 def test_runaway_output_is_stopped():
     with pytest.raises(TemplateError, match="too large"):
         render("{% for i in range(3000000) %}x{% endfor %}", {})
+
+
+def test_subject_is_plain_text_not_html_escaped():
+    subject = sandbox.compile_text("{{ customer.first_name }}, your cart at Bob & Co")
+    assert sandbox.render(subject, {"customer": {"first_name": "O'Hara <3"}}) == "O'Hara <3, your cart at Bob & Co"
+
+
+def test_subject_sandbox_still_refuses_internals():
+    with pytest.raises(sandbox.TemplateError):
+        sandbox.render(sandbox.compile_text("{{ customer.__class__ }}"), {"customer": {}})
+
+
+def test_referenced_names_lists_only_what_the_template_uses():
+    source = '<p>{{ customer.first_name }}</p><div data-smb-for="p in recommendations">{{ p.name }}</div>'
+    assert sandbox.referenced_names(source) == {"customer", "recommendations"}

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from urllib.parse import unquote
 
 import jinja2
+import jinja2.meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from lxml import etree
 from lxml import html as lxml_html
@@ -125,6 +126,8 @@ _ENV = _Environment(
 # range() is the only global; everything else comes from the curated context
 _ENV.globals = {"range": range}
 _SAFE_CALLABLES.update({range})
+# subjects are plain text: escaping them would show "&amp;" in the inbox
+_TEXT_ENV = _ENV.overlay(autoescape=False)
 
 
 def compile_template(source):
@@ -137,6 +140,23 @@ def compile_template(source):
         raise TemplateError(f"Template syntax error line {e.lineno}: {e.message}") from e
     except (etree.ParserError, ValueError) as e:
         raise TemplateError(f"Template is not valid HTML: {e}") from e
+
+
+def compile_text(source):
+    """Compile a plain-text template (an email subject): same sandbox, no HTML escaping."""
+    try:
+        return _TEXT_ENV.from_string(source or "")
+    except jinja2.TemplateSyntaxError as e:
+        raise TemplateError(f"Template syntax error line {e.lineno}: {e.message}") from e
+
+
+def referenced_names(source):
+    """The top-level context names ``source`` uses, so the engine computes
+    only those (recommendations, coupons) instead of all of them."""
+    try:
+        return jinja2.meta.find_undeclared_variables(_ENV.parse(to_jinja(source)))
+    except (jinja2.TemplateSyntaxError, etree.ParserError, ValueError) as e:
+        raise TemplateError(f"Template syntax error: {e}") from e
 
 
 class Value(Mapping):

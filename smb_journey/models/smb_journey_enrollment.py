@@ -1,9 +1,13 @@
 import logging
+from collections import defaultdict
 
 import psycopg2.errors
+
 from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL
+
+from .smb_journey_log import LOG_REASONS
 
 _logger = logging.getLogger(__name__)
 
@@ -243,7 +247,7 @@ class SmbJourneyEnrollment(models.Model):
                 elif enrollment.partner_id not in in_audience:
                     ends.setdefault(("exited", "left_audience"), []).append(enrollment.id)
         for (state, reason), ids in ends.items():
-            self.browse(ids)._end(state, reason)
+            self.browse(ids)._log_and_end(state, reason)
         ended = {i for ids in ends.values() for i in ids}
         return self.filtered(lambda e: e.id not in ended)
 
@@ -277,22 +281,13 @@ class SmbJourneyEnrollment(models.Model):
     def _end(self, state, reason):
         if self:
             self.write({
-                "state": state, "exit_reason": reason, "date_end": fields.Datetime.now(), "due_at": False,
+                "state": state, "exit_reason": reason, "date_end": fields.Datetime.now(),
+                "due_at": False, "step_id": False,
             })
 
     def _exit(self, reason):
-        """Exit with ``reason`` and log it on the step each one was waiting on."""
-        running = self.filtered(lambda e: e.state in ("running", "error"))
-        if not running:
-            return
-        self.env["smb.journey.log"].create([{
-            "enrollment_id": e.id,
-            "step_id": False,
-            "date": fields.Datetime.now(),
-            "outcome": "exited",
-            "reason": reason,
-        } for e in running])
-        running._end("exited", reason)
+        """Exit the running (or failed) ones with ``reason``."""
+        self.filtered(lambda e: e.state in ("running", "error"))._log_and_end("exited", reason)
 
     @api.model
     def _exit_for_emails(self, emails, reason):
@@ -327,10 +322,14 @@ class SmbJourneyEnrollment(models.Model):
         self.sudo().search([("order_id", "in", orders.ids), ("state", "=", "running")])._exit("cancelled")
 
     def _log_and_end(self, state, reason):
+        """End with ``reason``, logged on the step each one was waiting on so
+        the admin sees where and why a customer left."""
         if not self:
             return
+        log_reason = reason if reason in dict(LOG_REASONS) else False
         self.env["smb.journey.log"].create([{
-            "enrollment_id": e.id, "date": fields.Datetime.now(), "outcome": "exited", "reason": reason,
+            "enrollment_id": e.id, "step_id": e.step_id.id, "date": fields.Datetime.now(),
+            "outcome": "exited", "reason": log_reason,
         } for e in self])
         self._end(state, reason)
 
@@ -367,30 +366,31 @@ class SmbJourneyEnrollment(models.Model):
 
     def _recommended_products(self, limit):
         """Per enrollment, published products related to its order (accessories
-        and alternatives first, then best sellers of the same categories) that
-        the customer has not bought yet."""
-        bought = dict(self.env["sale.order.line"]._read_group(
+        and alternatives first, then products of the same shop categories) that
+        the customer has not bought yet. A few queries per batch, not per customer."""
+        owned_by_customer = defaultdict(set)
+        for partner, product_ids in self.env["sale.order.line"]._read_group(
             [("order_id.state", "=", "sale"),
              ("order_id.partner_id", "child_of", self.commercial_partner_id.ids)],
             ["order_partner_id"], ["product_id:array_agg"],
-        ))
+        ):
+            owned_by_customer[partner.commercial_partner_id.id].update(product_ids)
+        by_categories = {}
         result = {}
         for enrollment in self:
             order = enrollment.order_id
-            owned = set()
-            for partner, product_ids in bought.items():
-                if partner.commercial_partner_id == enrollment.commercial_partner_id:
-                    owned.update(product_ids)
-            owned.update(order.order_line.product_id.ids)
+            owned = owned_by_customer[enrollment.commercial_partner_id.id] | set(order.order_line.product_id.ids)
             templates = order.order_line.product_id.product_tmpl_id
             candidates = (templates.accessory_product_ids
                           | templates.alternative_product_ids.product_variant_id)
             candidates = candidates.filtered(lambda p: p.id not in owned and p.sale_ok and p.website_published)
-            if len(candidates) < limit and templates.public_categ_ids:
-                candidates |= self.env["product.product"].search([
-                    ("public_categ_ids", "in", templates.public_categ_ids.ids),
-                    ("is_published", "=", True), ("sale_ok", "=", True),
-                    ("id", "not in", list(owned | set(candidates.ids))),
-                ], limit=limit - len(candidates))
+            categories = templates.public_categ_ids
+            if len(candidates) < limit and categories:
+                if categories not in by_categories:
+                    by_categories[categories] = self.env["product.product"].search([
+                        ("public_categ_ids", "in", categories.ids),
+                        ("is_published", "=", True), ("sale_ok", "=", True),
+                    ], limit=limit + 50)
+                candidates |= by_categories[categories].filtered(lambda p: p.id not in owned)
             result[enrollment.id] = candidates[:limit]
         return result

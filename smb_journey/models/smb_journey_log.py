@@ -21,6 +21,11 @@ LOG_REASONS = [
     ("cancelled", "Order cancelled"),
     ("unsubscribed", "Unsubscribed"),
     ("bounced", "Email bounced"),
+    ("emptied", "Cart emptied"),
+    ("record_deleted", "Triggering record deleted"),
+    ("left_audience", "Left the audience"),
+    ("archived", "Contact archived"),
+    ("blacklisted", "Blacklisted"),
     ("journey_stopped", "Journey stopped"),
     ("manual", "Removed by hand"),
 ]

@@ -128,10 +128,9 @@ class SmbJourneyStep(models.Model):
     def _compute_statistics(self):
         Log = self.env["smb.journey.log"]
         logs = {
-            (step.id, outcome): (count, revenue, converted)
-            for step, outcome, count, revenue, converted in Log._read_group(
-                [("step_id", "in", self.ids)], ["step_id", "outcome"],
-                ["__count", "revenue:sum", "converted:count_distinct"],
+            (step.id, outcome): (count, revenue)
+            for step, outcome, count, revenue in Log._read_group(
+                [("step_id", "in", self.ids)], ["step_id", "outcome"], ["__count", "revenue:sum"],
             )
         }
         conversions = dict(Log._read_group(
@@ -152,7 +151,7 @@ class SmbJourneyStep(models.Model):
                 ["mass_mailing_id"], ["__count"]))
         for step in self:
             def count(outcome, step=step):
-                return logs.get((step.id, outcome), (0, 0.0, 0))[0]
+                return logs.get((step.id, outcome), (0, 0.0))[0]
 
             def trace(*statuses, step=step):
                 return sum(traces.get((step.mailing_id.id, s), 0) for s in statuses)
@@ -180,15 +179,15 @@ class SmbJourneyStep(models.Model):
         if self._has_cycle():
             raise ValidationError(self.env._("Steps cannot contain themselves."))
 
-    @api.constrains("subject", "body_html", "step_type")
+    @api.constrains("subject", "preview_text", "body_html", "step_type")
     def _check_template(self):
         """Refuse a template that does not compile, when it is saved rather than when it is sent."""
         for step in self.filtered(lambda s: s.step_type == "email"):
-            for source in (step.subject, step.body_html):
-                try:
-                    sandbox.compile_template(source or "")
-                except sandbox.TemplateError as e:
-                    raise ValidationError(self.env._("Step %(step)s: %(error)s", step=step.name, error=e)) from e
+            try:
+                sandbox.compile_text(step.subject or "")
+                sandbox.compile_template(step._body_with_preview())
+            except sandbox.TemplateError as e:
+                raise ValidationError(self.env._("Step %(step)s: %(error)s", step=step.name, error=e)) from e
 
     @api.constrains("wait_amount", "wait_hour")
     def _check_wait(self):
@@ -204,7 +203,7 @@ class SmbJourneyStep(models.Model):
 
     def write(self, vals):
         res = super().write(vals)
-        if {"name", "subject", "step_type", "journey_id"} & set(vals):
+        if {"name", "subject", "email_from", "step_type", "journey_id"} & set(vals):
             self._sync_mailing()
         return res
 
@@ -222,6 +221,7 @@ class SmbJourneyStep(models.Model):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
+            "name": self.env._("Email Preview: %s", self.name),
             "res_model": "smb.journey.step.preview",
             "view_mode": "form",
             "target": "new",
@@ -335,8 +335,7 @@ class SmbJourneyStep(models.Model):
             return results
         mailing = self._sync_mailing()
         contexts = self._prepare_render_contexts(sendable)
-        company = self.journey_id.company_id
-        email_from = self.email_from or company.email_formatted or self.env.user.email_formatted
+        email_from = self._email_from()
         # a title spares link_tracker fetching every (per-cart) URL over HTTP to name it
         link_vals = dict(mailing._get_link_tracker_values(), title=mailing.name)
         base_url = self.journey_id.get_base_url()
@@ -344,8 +343,8 @@ class SmbJourneyStep(models.Model):
         for lang, group in sendable.grouped(lambda e: e.partner_id.lang or "en_US").items():
             step = self.with_context(lang=lang)
             try:
-                subject_tpl = sandbox.compile_template(step.subject or "")
-                body_tpl = sandbox.compile_template(step.body_html or "")
+                subject_tpl = sandbox.compile_text(step.subject or "")
+                body_tpl = sandbox.compile_template(step._body_with_preview())
             except sandbox.TemplateError as e:
                 results += [StepResult(en, "error", "template", message=str(e), end_state="error") for en in group]
                 continue
@@ -397,6 +396,31 @@ class SmbJourneyStep(models.Model):
     # EMAIL HELPERS
     # ------------------------------------------------------------
 
+    def _email_from(self):
+        return self.email_from or self.journey_id.company_id.email_formatted or self.env.user.email_formatted
+
+    def _body_with_preview(self):
+        """The body, led by the preview text that mail clients show after the
+        subject (hidden in the email itself), as mass_mailing does."""
+        if not self.preview_text:
+            return self.body_html or ""
+        preview = Markup(
+            '<div style="display:none;font-size:1px;color:#ffffff;line-height:1px;max-height:0;'
+            'max-width:0;opacity:0;overflow:hidden;">%s</div>') % self.preview_text
+        return preview + (self.body_html or "")
+
+    def _referenced_names(self):
+        """Context names the email uses in any language, so costly ones are computed only when shown."""
+        names = set()
+        for lang, __ in self.env["res.lang"].get_installed():
+            step = self.with_context(lang=lang)
+            for source in (step._body_with_preview(), step.subject or ""):
+                try:
+                    names |= sandbox.referenced_names(source)
+                except sandbox.TemplateError:
+                    continue  # reported when the email is rendered
+        return names
+
     def _sync_mailing(self):
         """Keep one technical ``mailing.mailing`` per email step (for traces,
         link tracking and mass_mailing's statistics); returns it for one step."""
@@ -406,6 +430,7 @@ class SmbJourneyStep(models.Model):
             campaign = step.journey_id._ensure_utm_campaign()
             vals = {
                 "subject": step.subject or step.name,
+                "email_from": step._email_from(),
                 "name": f"[{step.journey_id.name}] {step.name}",
                 "campaign_id": campaign.id,
             }
@@ -437,7 +462,8 @@ class SmbJourneyStep(models.Model):
             for order in enrollments.order_id.filtered(lambda o: not o.access_token):
                 order._portal_ensure_token()
         recommendations = (
-            enrollments._recommended_products(self.recommendation_count) if self.recommendation_count else {}
+            enrollments._recommended_products(self.recommendation_count)
+            if self.recommendation_count and "recommendations" in self._referenced_names() else {}
         )
         contexts = {}
         for enrollment in enrollments:

@@ -87,3 +87,25 @@ class TestDelivery(JourneyCase):
     def test_mailing_of_a_step_cannot_be_sent_from_email_marketing(self):
         with self.assertRaises(Exception):
             self.step_hello.mailing_id.action_put_in_queue()
+
+    def test_subject_is_plain_text_and_mailing_has_a_sender(self):
+        self.customer.name = "Zoë O'Hara & Co"
+        self.step_hello.subject = "{{ customer.first_name }} & friends <3"
+        self.step_hello.preview_text = "A gift inside"
+        self.assertEqual(self.step_hello.mailing_id.email_from, self.company.email_formatted)
+        self.journey.action_start()
+        self.journey.enroll(self.customer)
+        self.run_engine()
+        mail = self.mails(self.step_hello)
+        self.assertEqual(mail.subject, "Zoë & friends <3", "no HTML escaping in a subject")
+        self.assertIn("A gift inside", mail.body_html, "the preview text leads the body")
+
+    def test_exit_is_logged_where_the_customer_was(self):
+        self.journey.action_start()
+        enrollment = self.journey.enroll(self.customer)
+        self.run_engine()
+        self.assertEqual(enrollment.step_id, self.step_again)
+        self.customer.smb_journey_optout = True
+        exit_log = enrollment.log_ids.filtered(lambda l: l.outcome == "exited")
+        self.assertEqual((exit_log.step_id, exit_log.reason), (self.step_again, "unsubscribed"))
+        self.assertFalse(enrollment.step_id, "an ended enrollment waits on no step")

@@ -32,7 +32,7 @@ class SmbJourneyStepPreview(models.TransientModel):
                 context = step.with_context(smb_journey_preview=True)._prepare_render_contexts(enrollment)
                 context = next(iter(context.values()))
                 step_lang = step.with_context(lang=partner.lang or "en_US")
-                preview.subject = sandbox.render(step_lang.subject or "", context)
-                preview.body_html = sandbox.render(step_lang.body_html or "", context)
+                preview.subject = sandbox.render(sandbox.compile_text(step_lang.subject or ""), context)
+                preview.body_html = sandbox.render(step_lang._body_with_preview(), context)
             except sandbox.TemplateError as e:
                 preview.error = str(e)
