@@ -8,7 +8,7 @@
     "website": "https://github.com/smb-journey/smb_journey",
     "license": "LGPL-3",
     "depends": ["sale_management", "website_sale", "crm", "mass_mailing", "sale_loyalty"],
-    "external_dependencies": {"python": ["jinja2", "lxml", "pytz"]},
+    "external_dependencies": {"python": ["jinja2", "lxml", "psycopg2", "pytz"]},
     "data": [
         "security/smb_journey_security.xml",
         "security/ir.model.access.csv",
