@@ -109,3 +109,22 @@ class TestDelivery(JourneyCase):
         exit_log = enrollment.log_ids.filtered(lambda l: l.outcome == "exited")
         self.assertEqual((exit_log.step_id, exit_log.reason), (self.step_again, "unsubscribed"))
         self.assertFalse(enrollment.step_id, "an ended enrollment waits on no step")
+
+    def test_queuing_a_batch_is_set_based(self):
+        """Queuing 40 emails costs about the same number of queries as queuing 5."""
+        self.journey.action_start()
+        Partner = self.env["res.partner"]
+        few = Partner.create([{"name": f"F{i}", "email": f"f{i}@example.com"} for i in range(5)])
+        many = Partner.create([{"name": f"M{i}", "email": f"m{i}@example.com"} for i in range(40)])
+        Enrollment = self.env["smb.journey.enrollment"]
+        counts = []
+        for partners in (few, many):
+            self.journey.enroll(partners)
+            self.env.flush_all()
+            self.env.invalidate_all()
+            with self.count_queries() as counter:
+                Enrollment.run_engine()
+                self.env.flush_all()
+            counts.append(counter["n"])
+        self.assertEqual(len(self.mails(self.step_hello)), 45)
+        self.assertLessEqual(counts[1], counts[0] + 10, f"queries for 5 then 40 emails: {counts}")
