@@ -465,7 +465,11 @@ class SmbJourneyStep(models.Model):
                 "campaign_id": campaign.id,
             }
             if step.mailing_id:
-                step.mailing_id.sudo().write(vals)
+                mailing = step.mailing_id.sudo()
+                changed = {key: value for key, value in vals.items()
+                           if (mailing[key].id if key == "campaign_id" else mailing[key]) != value}
+                if changed:  # every batch syncs: rewriting the mailing each time costs a write and its hooks
+                    mailing.write(changed)
             else:
                 step.mailing_id = Mailing.create(dict(
                     vals,
