@@ -8,3 +8,4 @@ from . import mailing_trace
 from . import res_partner
 from . import crm_lead
 from . import sale_order
+from . import res_users

@@ -21,7 +21,7 @@ class ResPartner(models.Model):
     def create(self, vals_list):
         partners = super().create(vals_list)
         with_email = partners.filtered("email")
-        if with_email:
+        if with_email and not self.env.context.get("smb_journey_defer_partner_trigger"):
             self.env["smb.journey"]._fire_trigger("partner_created", with_email)
         return partners
 

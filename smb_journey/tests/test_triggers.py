@@ -16,17 +16,18 @@ class TestTriggers(JourneyCase):
         self.assertEqual(welcome.enrollment_ids.partner_id, customer)
         self.assertNotIn(no_email, welcome.enrollment_ids.partner_id)
         self.assertNotIn(vendor, welcome.enrollment_ids.partner_id)
-        # an internal user's partner is created before the user: the audience is
-        # checked again before the first email, so staff exit unsent
-        user = self.env["res.users"].create({
+        # a user's contact is created before the user: staff never enter, portal sign-ups do
+        staff = self.env["res.users"].create({
             "name": "Staff", "login": "staff@example.com", "email": "staff@example.com",
             "group_ids": [(6, 0, self.env.ref("base.group_user").ids)]})
+        portal = self.env["res.users"].create({
+            "name": "Portal Customer", "login": "portal@example.com", "email": "portal@example.com",
+            "group_ids": [(6, 0, self.env.ref("base.group_portal").ids)]})
+        self.assertEqual(welcome.enrollment_ids.partner_id, customer | portal.partner_id)
+        self.assertNotIn(staff.partner_id, welcome.enrollment_ids.partner_id)
         self.run_engine()
-        staff_enrollment = welcome.enrollment_ids.filtered(lambda e: e.partner_id == user.partner_id)
-        if staff_enrollment:
-            self.assertEqual(staff_enrollment.exit_reason, "left_audience")
         first_email = welcome.step_ids.filtered(lambda s: s.step_type == "email").sorted("sequence")[:1]
-        self.assertEqual(self.mails(first_email).mapped("res_id"), [customer.id])
+        self.assertEqual(sorted(self.mails(first_email).mapped("res_id")), sorted([customer.id, portal.partner_id.id]))
 
     def test_import_of_many_contacts_is_set_based(self):
         """Enrolment costs the same number of queries for 20 or 200 contacts."""
