@@ -167,6 +167,12 @@ class SmbJourney(models.Model):
         if any(j.reentry_days < 0 or j.conversion_window_days < 0 for j in self):
             raise ValidationError(self.env._("Delays cannot be negative."))
 
+    def write(self, vals):
+        res = super().write(vals)
+        if {"name", "company_id"} & set(vals):
+            self.step_ids._sync_mailing()  # their tracking mailings carry the journey's name and sender
+        return res
+
     # ------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------

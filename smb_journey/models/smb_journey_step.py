@@ -335,7 +335,8 @@ class SmbJourneyStep(models.Model):
                 sendable |= enrollment
         if not sendable:
             return results
-        mailing = self._sync_mailing()
+        # kept in sync by the step's and journey's write; only a deleted one is remade here
+        mailing = self.mailing_id or self._sync_mailing()
         contexts = self._prepare_render_contexts(sendable)
         email_from = self._email_from()
         # a title spares link_tracker fetching every (per-cart) URL over HTTP to name it
@@ -465,11 +466,7 @@ class SmbJourneyStep(models.Model):
                 "campaign_id": campaign.id,
             }
             if step.mailing_id:
-                mailing = step.mailing_id.sudo()
-                changed = {key: value for key, value in vals.items()
-                           if (mailing[key].id if key == "campaign_id" else mailing[key]) != value}
-                if changed:  # every batch syncs: rewriting the mailing each time costs a write and its hooks
-                    mailing.write(changed)
+                step.mailing_id.sudo().write(vals)
             else:
                 step.mailing_id = Mailing.create(dict(
                     vals,
