@@ -9,3 +9,7 @@ from . import res_partner
 from . import crm_lead
 from . import sale_order
 from . import res_users
+from . import smb_loyalty_tier
+from . import smb_loyalty_tier_history
+from . import res_company
+from . import account_move

@@ -1,10 +1,22 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class CrmLead(models.Model):
     _inherit = "crm.lead"
 
     smb_enrollment_count = fields.Integer("Journey Count", compute="_compute_smb_enrollment_count")
+    smb_tier_id = fields.Many2one("smb.loyalty.tier", "Loyalty Tier", compute="_compute_smb_tier")
+    smb_tier_color = fields.Integer(compute="_compute_smb_tier")
+    smb_trailing_spend = fields.Monetary(
+        "Customer's Trailing Spend", compute="_compute_smb_tier", currency_field="company_currency")
+
+    @api.depends("partner_id", "company_id")
+    def _compute_smb_tier(self):
+        for lead in self:
+            customer = lead.partner_id.commercial_partner_id.with_company(lead.company_id or self.env.company)
+            lead.smb_tier_id = customer.smb_tier_id
+            lead.smb_tier_color = customer.smb_tier_id.color
+            lead.smb_trailing_spend = customer.smb_trailing_spend
 
     def _compute_smb_enrollment_count(self):
         Enrollment = self.env["smb.journey.enrollment"]

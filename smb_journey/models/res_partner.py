@@ -1,4 +1,12 @@
+from datetime import timedelta
+
 from odoo import api, fields, models
+from odoo.fields import Domain
+
+from odoo.tools import SQL
+
+from odoo.addons.smb_journey.lib import tiers as tiers_lib
+from odoo.addons.smb_journey.models.smb_loyalty_tier import TIER_COLUMNS
 
 
 class ResPartner(models.Model):
@@ -11,6 +19,68 @@ class ResPartner(models.Model):
         help="Receives no journey email; other emails (orders, invoices) still go out.",
     )
 
+    # Loyalty tier, per company (company-dependent), of the commercial partner:
+    # its contacts carry a copy. Written by smb.loyalty.tier's recompute only.
+    smb_tier_id = fields.Many2one("smb.loyalty.tier", "Loyalty Tier", company_dependent=True, readonly=True, copy=False)
+    smb_tier_color = fields.Integer(related="smb_tier_id.color")
+    smb_tier_since = fields.Date("Tier Since", company_dependent=True, readonly=True, copy=False)
+    smb_trailing_spend = fields.Float(
+        "Trailing Spend", company_dependent=True, readonly=True, copy=False, aggregator="sum",
+        help="Confirmed orders (untaxed, less refunds) over the period of the next tier, in the company currency.",
+    )
+    smb_tier_order_count = fields.Integer("Orders in Period", company_dependent=True, readonly=True, copy=False)
+    smb_tier_grace_since = fields.Date(
+        "No Longer Qualifies Since", company_dependent=True, readonly=True, copy=False)
+    smb_tier_grace_end = fields.Date("Keeps Tier Until", compute="_compute_smb_tier_progress")
+    smb_tier_next_id = fields.Many2one("smb.loyalty.tier", "Next Tier", compute="_compute_smb_tier_progress")
+    smb_tier_missing_amount = fields.Float("Spend to Next Tier", compute="_compute_smb_tier_progress")
+    smb_tier_missing_orders = fields.Integer("Orders to Next Tier", compute="_compute_smb_tier_progress")
+    smb_tier_currency_id = fields.Many2one("res.currency", compute="_compute_smb_tier_currency_id")
+    smb_tier_history_ids = fields.Many2many(
+        "smb.loyalty.tier.history", string="Tier History", compute="_compute_smb_tier_history_ids")
+    smb_is_commercial = fields.Boolean(
+        "Is a Customer Account", compute="_compute_smb_is_commercial", search="_search_smb_is_commercial",
+        help="A company, or a person not attached to one: the entity whose tier its contacts share.")
+
+    def _compute_smb_tier_currency_id(self):
+        self.smb_tier_currency_id = self.env.company.currency_id
+
+    @api.depends("smb_tier_id", "smb_trailing_spend", "smb_tier_grace_since")
+    @api.depends_context("company")
+    def _compute_smb_tier_progress(self):
+        tiers = self.env["smb.loyalty.tier"].search([("company_id", "=", self.env.company.id)])
+        ranked, __ = tiers._ranked()
+        for partner in self:
+            following = tiers_lib.next_tier(ranked, partner.smb_tier_id.id or None)
+            following = tiers.browse(following.id) if following else tiers.browse()
+            partner.smb_tier_next_id = following
+            partner.smb_tier_missing_amount = (
+                max(following.min_spend - partner.smb_trailing_spend, 0.0) if following else 0.0)
+            partner.smb_tier_missing_orders = (
+                max(following.min_orders - partner.smb_tier_order_count, 0) if following else 0)
+            grace_since, tier = partner.smb_tier_grace_since, partner.smb_tier_id
+            partner.smb_tier_grace_end = grace_since + timedelta(days=tier.grace_days) if grace_since and tier else False
+
+    @api.depends_context("company")
+    def _compute_smb_tier_history_ids(self):
+        History = self.env["smb.loyalty.tier.history"]
+        rows = History.search([
+            ("partner_id", "in", self.commercial_partner_id.ids), ("company_id", "=", self.env.company.id)])
+        for partner in self:
+            partner.smb_tier_history_ids = rows.filtered(lambda r: r.partner_id == partner.commercial_partner_id)
+
+    @api.depends("commercial_partner_id")
+    def _compute_smb_is_commercial(self):
+        for partner in self:
+            partner.smb_is_commercial = partner.commercial_partner_id == partner
+
+    def _search_smb_is_commercial(self, operator, value):
+        if operator not in ("in", "not in"):
+            return NotImplemented
+        # the definition of res.partner._compute_commercial_partner
+        domain = Domain("parent_id", "=", False) | Domain("is_company", "=", True)
+        return domain if (operator == "in") == (True in value) else ~domain
+
     def _compute_smb_enrollment_count(self):
         counts = dict(self.env["smb.journey.enrollment"]._read_group(
             [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]))
@@ -20,18 +90,56 @@ class ResPartner(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         partners = super().create(vals_list)
+        partners.filtered("parent_id")._smb_copy_commercial_tier()
         with_email = partners.filtered("email")
         if with_email and not self.env.context.get("smb_journey_defer_partner_trigger"):
             self.env["smb.journey"]._fire_trigger("partner_created", with_email)
         return partners
 
     def write(self, vals):
+        before = {p.id: p.commercial_partner_id for p in self} if {"parent_id", "is_company"} & set(vals) else {}
         res = super().write(vals)
+        moved = self.filtered(lambda p: p.id in before and p.commercial_partner_id != before[p.id])
+        if moved:
+            former = self.browse().union(*(before[p.id] for p in moved))
+            moved._smb_copy_commercial_tier(former - moved.commercial_partner_id)
         if vals.get("smb_journey_optout"):
             self.env["smb.journey.enrollment"].sudo().search([
                 ("partner_id", "in", self.ids), ("state", "in", ("running", "error")),
             ])._exit("unsubscribed")
         return res
+
+    def _smb_copy_commercial_tier(self, former=None):
+        """Contacts share their commercial partner's tier: copy its values, in
+        every company at once. A partner that became its own commercial
+        partner is recomputed instead, and so is the account it left
+        (``former``), whose spend no longer counts its orders."""
+        contacts = self.filtered(lambda p: p.commercial_partner_id != p)
+        if contacts:
+            self.flush_recordset(["commercial_partner_id"])
+            self.env.cr.execute(SQL(
+                """UPDATE res_partner p
+                      SET smb_tier_id = c.smb_tier_id, smb_tier_since = c.smb_tier_since,
+                          smb_trailing_spend = c.smb_trailing_spend, smb_tier_order_count = c.smb_tier_order_count,
+                          smb_tier_grace_since = c.smb_tier_grace_since
+                     FROM res_partner c
+                    WHERE c.id = p.commercial_partner_id AND p.id = ANY(%s)""",
+                contacts.ids,
+            ))
+            contacts.invalidate_recordset(list(TIER_COLUMNS))
+        detached = self - contacts
+        if detached:
+            # a contact become an account of its own starts from its own orders
+            self.env.cr.execute(SQL(
+                "UPDATE res_partner SET %s WHERE id = ANY(%s)",
+                SQL(", ").join(SQL("%s = NULL", SQL.identifier(column)) for column in TIER_COLUMNS),
+                detached.ids,
+            ))
+            detached.invalidate_recordset(list(TIER_COLUMNS))
+        accounts = detached | (former or self.browse())
+        if accounts and self.env["smb.loyalty.tier"].sudo().search_count([], limit=1):
+            # sudo: tiers are derived data, recomputed whoever edits the contact
+            self.env["smb.loyalty.tier"].sudo()._recompute_partners(accounts)
 
     def action_view_smb_enrollments(self):
         action = self.env["ir.actions.act_window"]._for_xml_id("smb_journey.smb_journey_enrollment_action")

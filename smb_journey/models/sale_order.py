@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class SaleOrder(models.Model):
@@ -6,6 +6,19 @@ class SaleOrder(models.Model):
 
     smb_enrollment_ids = fields.One2many("smb.journey.enrollment", "order_id", "Journey Enrollments")
     smb_enrollment_count = fields.Integer("Journeys", compute="_compute_smb_enrollment_count")
+    smb_tier_id = fields.Many2one("smb.loyalty.tier", "Loyalty Tier", compute="_compute_smb_tier")
+    smb_tier_color = fields.Integer(compute="_compute_smb_tier")
+    smb_trailing_spend = fields.Monetary(
+        "Customer's Trailing Spend", compute="_compute_smb_tier", currency_field="smb_company_currency_id")
+    smb_company_currency_id = fields.Many2one(related="company_id.currency_id", string="Company Currency")
+
+    @api.depends("partner_id", "company_id")
+    def _compute_smb_tier(self):
+        for order in self:
+            customer = order.partner_id.commercial_partner_id.with_company(order.company_id)
+            order.smb_tier_id = customer.smb_tier_id
+            order.smb_tier_color = customer.smb_tier_id.color
+            order.smb_trailing_spend = customer.smb_trailing_spend
 
     def _compute_smb_enrollment_count(self):
         counts = dict(self.env["smb.journey.enrollment"]._read_group(
@@ -27,11 +40,15 @@ class SaleOrder(models.Model):
         self.env["smb.journey.log"].sudo()._record_conversions(self)
         self.env["smb.journey.enrollment"].sudo()._on_orders_confirmed(self)
         self.env["smb.journey"].sudo()._fire_trigger("order_confirmed", self)
+        self.env["smb.loyalty.tier"].sudo()._on_orders_changed(self, "order")
         return res
 
     def _action_cancel(self):
+        confirmed = self.filtered(lambda o: o.state == "sale")
         res = super()._action_cancel()
         self.env["smb.journey.enrollment"].sudo()._on_orders_cancelled(self)
+        # sudo: as above, the tier is bookkeeping of the customer's spend
+        self.env["smb.loyalty.tier"].sudo()._on_orders_changed(confirmed, "cancel")
         return res
 
     def _filter_can_send_abandoned_cart_mail(self):

@@ -14,6 +14,8 @@ TRIGGER_RECORD_MODEL = {
     "partner_created": False,
     "cart_abandoned": "sale.order",
     "order_confirmed": "sale.order",
+    "tier_upgraded": "smb.loyalty.tier.history",
+    "tier_downgraded": "smb.loyalty.tier.history",
     "manual": False,
 }
 
@@ -48,6 +50,8 @@ class SmbJourney(models.Model):
             ("partner_created", "New contact"),
             ("cart_abandoned", "Abandoned website cart"),
             ("order_confirmed", "Sale order confirmed"),
+            ("tier_upgraded", "Loyalty tier reached"),
+            ("tier_downgraded", "Loyalty tier lost"),
             ("manual", "By hand or from a server action"),
         ],
         required=True, default="manual", tracking=True,
@@ -55,6 +59,11 @@ class SmbJourney(models.Model):
     website_id = fields.Many2one(
         "website", check_company=True,
         help="Abandoned carts of this website only; all websites of the company when empty.",
+    )
+    tier_id = fields.Many2one(
+        "smb.loyalty.tier", "Tier", check_company=True,
+        help="Tier reached: customers who move up to this tier. Tier lost: customers who move down "
+        "from this tier. Any tier when empty.",
     )
     trigger_domain = fields.Char(
         "Triggering Record Filter", default="[]",
@@ -284,6 +293,10 @@ class SmbJourney(models.Model):
             domain &= self._parsed("trigger_domain")
             if self.website_id and "website_id" in records._fields:
                 domain &= Domain("website_id", "=", self.website_id.id)
+            if self.tier_id and self.trigger == "tier_upgraded":
+                domain &= Domain("to_tier_id", "=", self.tier_id.id)
+            elif self.tier_id and self.trigger == "tier_downgraded":
+                domain &= Domain("from_tier_id", "=", self.tier_id.id)
         return records.with_context(active_test=False).search(domain) if records else records
 
     def _audience(self, partners):

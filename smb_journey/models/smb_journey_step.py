@@ -492,10 +492,13 @@ class SmbJourneyStep(models.Model):
         if not preview:
             for order in enrollments.order_id.filtered(lambda o: not o.access_token):
                 order._portal_ensure_token()
+        used = self._referenced_names()
         recommendations = (
             enrollments._recommended_products(self.recommendation_count)
-            if self.recommendation_count and "recommendations" in self._referenced_names() else {}
+            if self.recommendation_count and "recommendations" in used else {}
         )
+        # sudo: the tier values are read for the customer's own email
+        tiers = self.env["smb.loyalty.tier"].sudo()._render_contexts(enrollments, company) if "tier" in used else {}
         contexts = {}
         for enrollment in enrollments:
             partner = enrollment.partner_id
@@ -525,6 +528,7 @@ class SmbJourneyStep(models.Model):
                 "order": order_ctx or None,
                 "cart": order_ctx or None,
                 "coupon": coupons.get(enrollment.id),
+                "tier": tiers.get(enrollment.id),
                 "recommendations": [
                     _product_context(env, product, base_url) for product in recommendations.get(enrollment.id, [])
                 ],

@@ -5,3 +5,4 @@ from . import test_abandoned_cart
 from . import test_security
 from . import test_concurrency
 from . import test_ui
+from . import test_loyalty_tiers

@@ -8,12 +8,12 @@ from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, get_db_name, tagged
 
 from odoo.addons.smb_journey.models.smb_journey_enrollment import SmbJourneyEnrollment
+from odoo.addons.smb_journey.models.smb_loyalty_tier import SmbLoyaltyTier
 
 N = 20
 
 
-@tagged("post_install", "-at_install")
-class TestConcurrentWorkers(BaseCase):
+class ConcurrentCase(BaseCase):
     """Real transactions in two threads, each with its own cursor, as two cron
     workers (or a worker and a server action) would run. The data is committed
     for real, so each test removes what it made."""
@@ -28,6 +28,36 @@ class TestConcurrentWorkers(BaseCase):
         # transaction directly instead of looking the registry up again
         cr.transaction = Transaction(self.registry)
         return api.Environment(cr, SUPERUSER_ID, {})
+
+    def _in_threads(self, job, count=2):
+        """Run ``job(env)`` in ``count`` threads started together; return their results."""
+        barrier = threading.Barrier(count)
+        results, errors = [None] * count, []
+
+        def run(index):
+            try:
+                with self.registry.cursor() as cr:
+                    env = self._env(cr)
+                    barrier.wait(timeout=10)
+                    results[index] = job(env)
+            except Exception as e:  # noqa: BLE001 - reported by the assertion below
+                errors.append(e)
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        self.assertFalse(errors, errors)
+        return results
+
+    def _count(self, model, domain):
+        with self.registry.cursor() as cr:
+            return self._env(cr)[model].search_count(domain)
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentWorkers(ConcurrentCase):
 
     def setUp(self):
         super().setUp()
@@ -59,32 +89,6 @@ class TestConcurrentWorkers(BaseCase):
             env["mailing.mailing"].browse(self.mailing_id).exists().unlink()
             campaign.unlink()
             env["res.partner"].browse(self.partner_ids).unlink()
-
-    def _in_threads(self, job, count=2):
-        """Run ``job(env)`` in ``count`` threads started together; return their results."""
-        barrier = threading.Barrier(count)
-        results, errors = [None] * count, []
-
-        def run(index):
-            try:
-                with self.registry.cursor() as cr:
-                    env = self._env(cr)
-                    barrier.wait(timeout=10)
-                    results[index] = job(env)
-            except Exception as e:  # noqa: BLE001 - reported by the assertion below
-                errors.append(e)
-
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-        self.assertFalse(errors, errors)
-        return results
-
-    def _count(self, model, domain):
-        with self.registry.cursor() as cr:
-            return self._env(cr)[model].search_count(domain)
 
     def test_two_processes_enrol_the_same_customers_once(self):
         def enrol(env):
@@ -139,3 +143,85 @@ class TestConcurrentWorkers(BaseCase):
         self.assertEqual(results["a"][0], N)
         self.assertEqual(results["b"][0], 0, "B ran nothing from its stale view")
         self.assertEqual(self._count("mail.mail", [("mailing_id", "=", self.mailing_id)]), N)
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentTierRecompute(ConcurrentCase):
+    """The nightly recompute and a manual one ("Recompute now", a server
+    action) at once: the upgrade is recorded, and its reward issued, once."""
+
+    def setUp(self):
+        super().setUp()
+        no_hook = patch.object(SmbLoyaltyTier, "_on_orders_changed", lambda *args: None)
+        self.startPatcher(no_hook)
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            self.company = env.ref("base.main_company")
+            self.computed_at = self.company.smb_tiers_computed_at
+            self.company.smb_tiers_computed_at = "2020-01-01 00:00:00"  # not the first computation
+            gold = env.ref("smb_journey.smb_loyalty_tier_gold")
+            product = env["product.product"].create({"name": "Parallel teapot", "type": "consu"})
+            partner = env["res.partner"].create({"name": "Parallel Gold", "email": "gold@example.com"})
+            orders = env["sale.order"].create([{
+                "partner_id": partner.id, "company_id": self.company.id,
+                "order_line": [(0, 0, {"product_id": product.id, "product_uom_qty": 1,
+                                       "price_unit": gold.min_spend, "tax_ids": [(5,)]})],
+            } for __ in range(gold.min_orders)])
+            orders.action_confirm()  # confirmed without the incremental recompute (patched out)
+            self.gold_id, self.program_id = gold.id, gold.reward_program_id.id
+            self.partner_id, self.order_ids, self.product_id = partner.id, orders.ids, product.id
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            env["loyalty.card"].search([("partner_id", "=", self.partner_id)]).unlink()
+            orders = env["sale.order"].browse(self.order_ids)
+            orders._action_cancel()
+            orders.unlink()
+            env["res.partner"].browse(self.partner_id).unlink()
+            env["product.product"].browse(self.product_id).unlink()
+            env.ref("base.main_company").smb_tiers_computed_at = self.computed_at
+
+    def test_two_recomputes_reward_the_upgrade_once(self):
+        original = SmbLoyaltyTier._lock_partners
+
+        def slow_lock(records, ids, skip_locked):
+            locked = original(records, ids, skip_locked)
+            time.sleep(0.3)  # hold the locks while the other recompute tries
+            return locked
+
+        with patch.object(SmbLoyaltyTier, "_lock_partners", slow_lock):
+            self._in_threads(lambda env: env["smb.loyalty.tier"].recompute_tiers(companies=env.company))
+        self.assertEqual(self._count("smb.loyalty.tier.history", [("partner_id", "=", self.partner_id)]), 1)
+        self.assertEqual(self._count("loyalty.card", [
+            ("partner_id", "=", self.partner_id), ("program_id", "=", self.program_id)]), 1)
+        with self.registry.cursor() as cr:
+            partner = self._env(cr)["res.partner"].browse(self.partner_id)
+            self.assertEqual(partner.smb_tier_id.id, self.gold_id)
+
+    def test_recompute_from_a_stale_snapshot_writes_nothing(self):
+        """B read the spends before A committed the upgrade: B must not issue
+        a second reward from its stale view, nor fail."""
+        a_committed, b_has_snapshot = threading.Event(), threading.Event()
+        results = {}
+
+        def recompute_b():
+            with self.registry.cursor() as cr:
+                env = self._env(cr)
+                env.cr.execute("SELECT 1 FROM res_partner LIMIT 1")  # snapshot taken here
+                b_has_snapshot.set()
+                a_committed.wait(timeout=20)
+                results["b"] = env["smb.loyalty.tier"].recompute_tiers(companies=env.company)
+
+        thread = threading.Thread(target=recompute_b)
+        thread.start()
+        b_has_snapshot.wait(timeout=20)
+        with self.registry.cursor() as cr:
+            results["a"] = self._env(cr)["smb.loyalty.tier"].recompute_tiers(companies=self._env(cr).company)
+        a_committed.set()
+        thread.join(timeout=30)
+        self.assertGreaterEqual(results["a"], 1)
+        self.assertIn("b", results, "B finished without raising")
+        self.assertEqual(self._count("loyalty.card", [
+            ("partner_id", "=", self.partner_id), ("program_id", "=", self.program_id)]), 1)
