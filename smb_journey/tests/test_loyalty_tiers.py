@@ -293,3 +293,41 @@ class TestTierJourneys(TierCase):
         order._action_cancel()
         self.assertEqual(len(self.lost.enrollment_ids), 1)
         self.assertEqual(self.lost.enrollment_ids.partner_id, self.customer)
+
+
+@tagged("post_install", "-at_install")
+class TestTierRefunds(TransactionCase):
+    """A credit note takes its spend back at once, like a cancellation."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.company = cls.env.company
+        if not cls.env["account.journal"].search_count(
+                [("type", "=", "sale"), ("company_id", "=", cls.company.id)], limit=1):
+            cls.skipTest(cls, "the main company has no chart of accounts")
+        cls.env["smb.loyalty.tier"].search([("company_id", "=", cls.company.id)]).active = False
+        cls.gold = cls.env["smb.loyalty.tier"].create({"name": "Refund Gold", "min_spend": 1000})
+        cls.env["smb.loyalty.tier"].recompute_tiers(companies=cls.company)
+        cls.product = cls.env["product.product"].create({
+            "name": "Kettle", "type": "consu", "invoice_policy": "order", "taxes_id": [Command.clear()]})
+        cls.customer = cls.env["res.partner"].create({"name": "Rita Refund"})
+
+    def test_refund_moves_down_at_once(self):
+        orders = self.env["sale.order"].create([{
+            "partner_id": self.customer.id,
+            "order_line": [Command.create({"product_id": self.product.id, "price_unit": 600,
+                                           "tax_ids": [Command.clear()]})],
+        } for __ in range(2)])
+        orders.action_confirm()
+        self.assertEqual(self.customer.smb_tier_id, self.gold)
+        invoice = orders[1]._create_invoices()
+        invoice.action_post()
+        self.assertEqual(self.customer.smb_tier_id, self.gold, "an invoice changes nothing")
+        invoice._reverse_moves(cancel=True)
+        self.assertFalse(self.customer.smb_tier_id, "the credit note takes 600 back: 600 left")
+        self.assertEqual(self.customer.smb_trailing_spend, 600.0)
+        self.assertEqual(self.customer.smb_tier_order_count, 1, "a fully refunded order is no order")
+        row = self.env["smb.loyalty.tier.history"].search([("partner_id", "=", self.customer.id)], limit=1)
+        self.assertEqual((row.change, row.source), ("downgrade", "cancel"))
