@@ -1,4 +1,4 @@
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 
 @tagged("post_install", "-at_install")
@@ -18,3 +18,22 @@ class TestJourneyUi(HttpCase):
         customer = self.env["res.partner"].create({"name": "Tour Customer", "email": "tour@example.com"})
         self.start_tour(f"/odoo/contacts/{customer.id}", "smb_journey_enroll_tour", login="admin")
         self.assertEqual(journey.enrollment_ids.partner_id, customer)
+
+    def test_salesperson_sees_the_tier_on_the_contact(self):
+        self.env = self.env(context=dict(self.env.context, tracking_disable=True))
+        seller = new_test_user(self.env, "tier_seller", groups="sales_team.group_sale_salesman")
+        gold = self.env.ref("smb_journey.smb_loyalty_tier_gold")
+        product = self.env["product.product"].create({"name": "Tour teapot", "type": "consu"})
+        customer = self.env["res.partner"].create({"name": "Golden Customer", "email": "gold@example.com"})
+        orders = self.env["sale.order"].create([{
+            "partner_id": customer.id,
+            "order_line": [(0, 0, {"product_id": product.id, "price_unit": 600, "tax_ids": [(5,)]})],
+        } for __ in range(3)])
+        orders.action_confirm()
+        self.assertEqual(customer.smb_tier_id, gold)
+        self.start_tour(f"/odoo/contacts/{customer.id}", "smb_journey_tier_tour", login=seller.login)
+
+    def test_admin_recomputes_the_tiers(self):
+        self.start_tour("/odoo/action-smb_journey.smb_loyalty_tier_action", "smb_journey_tier_report_tour",
+                        login="admin")
+        self.assertTrue(self.env.ref("base.main_company").smb_tiers_computed_at)

@@ -55,3 +55,43 @@ registry.category("web_tour.tours").add("smb_journey_enroll_tour", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("smb_journey_tier_tour", {
+    steps: () => [
+        {
+            content: "The customer's tier is a badge on the contact",
+            trigger: ".o_form_view .o_field_widget[name='smb_tier_id'] .badge:contains('Gold')",
+        },
+        {
+            content: "Open the Loyalty tab",
+            trigger: ".o_notebook .nav-link:contains('Loyalty')",
+            run: "click",
+        },
+        {
+            content: "The trailing spend is shown",
+            trigger: ".o_field_widget[name='smb_trailing_spend']:contains('1,800.00')",
+        },
+        {
+            content: "The tier history lists the change to Gold",
+            trigger: ".o_field_widget[name='smb_tier_history_ids'] .o_data_row:contains('Gold')",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("smb_journey_tier_report_tour", {
+    steps: () => [
+        {
+            content: "The tiers are listed with their customers",
+            trigger: ".o_list_view .o_data_row:contains('Gold')",
+        },
+        {
+            content: "Recompute every customer's tier now",
+            trigger: ".o_list_view button[name='action_recompute']",
+            run: "click",
+        },
+        {
+            content: "A notification says how many changed",
+            trigger: ".o_notification:contains('Tiers recomputed')",
+        },
+    ],
+});
