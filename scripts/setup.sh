@@ -248,7 +248,12 @@ install_demo() {
         -c "SELECT CASE WHEN s.id IS NULL THEN 'other emails' ELSE 'journey emails' END AS emails,
                    m.state, count(*)
               FROM mail_mail m LEFT JOIN smb_journey_step s ON s.mailing_id = m.mailing_id
-             GROUP BY 1, 2 ORDER BY 1, 2"
+             GROUP BY 1, 2 ORDER BY 1, 2" \
+        -c "SELECT t.name->>'en_US' AS loyalty_tier, count(p.id) AS customers
+              FROM smb_loyalty_tier t
+              LEFT JOIN res_partner p ON (p.smb_tier_id->>t.company_id::text)::int = t.id
+                                     AND p.id = p.commercial_partner_id
+             GROUP BY t.id, t.name ORDER BY t.min_spend"
 }
 
 serve() {
