@@ -142,6 +142,35 @@ def install_db(args):
     return elapsed
 
 
+def add_connection_args(parser):
+    """Database and addons options shared by the benchmarks."""
+    parser.add_argument("--db-host", default="127.0.0.1")
+    parser.add_argument("--db-port", type=int, default=5432)
+    parser.add_argument("--db-user", default="odoo")
+    parser.add_argument("--addons-path", default=None)
+
+
+def open_scratch(args):
+    """Install (or reuse, with --keep) the scratch database, fill it, return its registry."""
+    prepare_db(args)
+    return odoo_env.load_registry(args.db, db_host=args.db_host, db_port=args.db_port,
+                                  db_user=args.db_user, addons_path=args.addons_path)
+
+
+def close_scratch(args):
+    """Release the registry and drop the scratch database unless --keep."""
+    try:
+        from odoo.modules.registry import Registry  # noqa: PLC0415
+        from odoo.sql_db import close_db  # noqa: PLC0415
+        Registry.delete(args.db)
+        close_db(args.db)
+    except Exception:  # noqa: BLE001, S110 - Odoo may not be loaded yet
+        pass
+    if not args.keep and db_state(args)[1]:
+        drop_db(args)
+        print(f"Dropped {args.db} (use --keep to keep it)")
+
+
 def count_bench_partners(args):
     conn = pg_connect(args, args.db)
     try:
@@ -417,10 +446,7 @@ def main(argv=None):
                         help="measure each phase this many times, alternating which goes first")
     parser.add_argument("--profile", action="store_true", help="cProfile both measured phases, print top functions")
     parser.add_argument("--load-language", default=None, help="e.g. fr_FR,de_DE: customers get these languages")
-    parser.add_argument("--db-host", default="127.0.0.1")
-    parser.add_argument("--db-port", type=int, default=5432)
-    parser.add_argument("--db-user", default="odoo")
-    parser.add_argument("--addons-path", default=None)
+    add_connection_args(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.partners = 1000
@@ -428,9 +454,7 @@ def main(argv=None):
     started = time.strftime("%Y-%m-%d %H:%M")
     status = 0
     try:
-        prepare_db(args)
-        registry = odoo_env.load_registry(args.db, db_host=args.db_host, db_port=args.db_port,
-                                          db_user=args.db_user, addons_path=args.addons_path)
+        registry = open_scratch(args)
         with odoo_env.environment(registry) as env:
             problems, __, summary = check_generated.check(env, 200)
             partner_ids = bench_partner_ids(env, args.partners)
@@ -475,16 +499,7 @@ def main(argv=None):
             for phase, label in (("engine", "smb_journey engine"), ("mailing", "mass_mailing")):
                 print(f"\n===== cProfile: {label} (round 1) =====\n{runs[phase][0]['profile']}")
     finally:
-        try:
-            from odoo.modules.registry import Registry  # noqa: PLC0415
-            from odoo.sql_db import close_db  # noqa: PLC0415
-            Registry.delete(args.db)
-            close_db(args.db)
-        except Exception:  # noqa: BLE001, S110 - Odoo may not be loaded yet
-            pass
-        if not args.keep and db_state(args)[1]:
-            drop_db(args)
-            print(f"Dropped {args.db} (use --keep to keep it)")
+        close_scratch(args)
     return status
 
 

@@ -142,10 +142,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="smoke test with 5,000 partners")
     parser.add_argument("--keep", action="store_true", help="keep the database, and reuse it if it exists")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--db-host", default="127.0.0.1")
-    parser.add_argument("--db-port", type=int, default=5432)
-    parser.add_argument("--db-user", default="odoo")
-    parser.add_argument("--addons-path", default=None)
+    bench_engine.add_connection_args(parser)
     parser.add_argument("--load-language", default=None)
     args = parser.parse_args(argv)
     if args.quick:
@@ -154,9 +151,7 @@ def main(argv=None):
     started = time.strftime("%Y-%m-%d %H:%M")
     status = 0
     try:
-        bench_engine.prepare_db(args)
-        registry = odoo_env.load_registry(args.db, db_host=args.db_host, db_port=args.db_port,
-                                          db_user=args.db_user, addons_path=args.addons_path)
+        registry = bench_engine.open_scratch(args)
         with odoo_env.environment(registry) as env:
             company_id = env.ref("base.main_company").id
             env.cr.execute("SELECT count(*) FROM sale_order_line l JOIN sale_order o ON o.id = l.order_id "
@@ -198,16 +193,7 @@ def main(argv=None):
             print("FAILED: the stored trailing spends differ from the bare aggregate")
             status = 1
     finally:
-        try:
-            from odoo.modules.registry import Registry  # noqa: PLC0415
-            from odoo.sql_db import close_db  # noqa: PLC0415
-            Registry.delete(args.db)
-            close_db(args.db)
-        except Exception:  # noqa: BLE001, S110 - Odoo may not be loaded yet
-            pass
-        if not args.keep and bench_engine.db_state(args)[1]:
-            bench_engine.drop_db(args)
-            print(f"Dropped {args.db} (use --keep to keep it)")
+        bench_engine.close_scratch(args)
     return status
 
 
