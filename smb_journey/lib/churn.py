@@ -1,0 +1,341 @@
+"""Churn risk, expected next order and customer value, without the ORM.
+
+Input: one row per customer and purchase day (``customer``, ``day`` as a
+number of days, ``amount`` in the company currency), sorted by customer then
+day, as one set-based SQL query returns them. Everything here is vectorised
+numpy over those arrays; scikit-learn is imported only to train.
+
+The model answers "no order within ``horizon`` days after ``cutoff``". It is
+trained on the shop's own past: features as of earlier cutoffs, labels read
+from what happened next, validated on the latest fully observed window
+(time-based split), calibrated, then applied as of today. When the history is
+too thin to train on, a transparent statistical model (each customer's own
+purchase rate, shrunk to the shop's) gives the same outputs.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FEATURES = [
+    "recency_days", "tenure_days", "orders", "avg_order_value", "total_value",
+    "orders_per_month", "overdue_ratio", "gap_regularity", "last_gap_days",
+    "recent_orders_90d", "recent_value_share", "opens_90d", "clicks_90d", "carts_90d",
+]
+MIN_TRAIN_ROWS = 200  # below this many labelled customers (or one class only) the fallback is used
+MIN_POSITIVES = 20
+
+
+@dataclass
+class History:
+    """Purchases, one row per customer and day, sorted by (customer, day)."""
+
+    customer: np.ndarray
+    day: np.ndarray
+    amount: np.ndarray
+
+    @classmethod
+    def from_rows(cls, rows):
+        rows = sorted(rows)
+        if not rows:
+            return cls(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
+        customer, day, amount = zip(*rows, strict=True)
+        return cls(np.asarray(customer, dtype=np.int64), np.asarray(day, dtype=float), np.asarray(amount, dtype=float))
+
+    def before(self, cutoff):
+        mask = self.day < cutoff
+        return History(self.customer[mask], self.day[mask], self.amount[mask])
+
+
+def derive_horizon(history, cutoff, minimum=30, maximum=365):
+    """A horizon from the shop's cadence: three times the median gap between
+    two purchases of the same customer, within bounds (days)."""
+    h = history.before(cutoff)
+    same = h.customer[1:] == h.customer[:-1]
+    gaps = np.diff(h.day)[same]
+    if not len(gaps):
+        return 90
+    return int(min(max(round(3 * float(np.median(gaps))), minimum), maximum))
+
+
+def features(history, cutoff, signals=None):
+    """(customer ids, feature matrix) as of ``cutoff`` for every customer with
+    a purchase before it. ``signals``: {name: {customer: value}} for the
+    email and cart signals (opens_90d, clicks_90d, carts_90d)."""
+    h = history.before(cutoff)
+    if not len(h.customer):
+        return np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES)))
+    ids, start, n = np.unique(h.customer, return_index=True, return_counts=True)
+    end = start + n - 1
+    first, last = h.day[start], h.day[end]
+    total = np.add.reduceat(h.amount, start)
+    tenure = cutoff - first
+    recency = cutoff - last
+    span = last - first
+    repeat = n > 1
+    mean_gap = np.where(repeat, span / np.maximum(n - 1, 1), np.nan)
+    # standard deviation of the gaps between a customer's purchases
+    gaps = np.where(h.customer[1:] == h.customer[:-1], np.diff(h.day), 0.0)
+    cumsq = np.concatenate([[0.0], np.cumsum(gaps ** 2)])
+    sumsq = cumsq[end] - cumsq[start]  # the gaps of rows start..end-1
+    var = np.where(n > 2, sumsq / np.maximum(n - 1, 1) - np.nan_to_num(mean_gap) ** 2, np.nan)
+    std_gap = np.sqrt(np.maximum(var, 0.0))
+    last_gap = np.where(repeat, last - h.day[np.maximum(end - 1, start)], np.nan)
+    recent = h.day >= cutoff - 90
+    recent_orders = np.add.reduceat(recent.astype(float), start)
+    recent_value = np.add.reduceat(np.where(recent, h.amount, 0.0), start)
+    # expected gap for one-time buyers: the shop's median gap
+    shop_gap = float(np.nanmedian(mean_gap)) if repeat.any() else 90.0
+    gap_for_overdue = np.where(repeat, mean_gap, shop_gap)
+    columns = {
+        "recency_days": recency,
+        "tenure_days": tenure,
+        "orders": n.astype(float),
+        "avg_order_value": total / n,
+        "total_value": total,
+        "orders_per_month": n / np.maximum(tenure, 1.0) * 30.0,
+        "overdue_ratio": recency / np.maximum(gap_for_overdue, 1.0),
+        "gap_regularity": np.where(n > 2, std_gap / np.maximum(mean_gap, 1.0), np.nan),
+        "last_gap_days": last_gap,
+        "recent_orders_90d": recent_orders,
+        "recent_value_share": recent_value / np.maximum(total, 1e-9),
+    }
+    signals = signals or {}
+    for name in ("opens_90d", "clicks_90d", "carts_90d"):
+        values = signals.get(name) or {}
+        columns[name] = np.array([float(values.get(int(c), 0.0)) for c in ids]) if values else np.zeros(len(ids))
+    return ids, np.column_stack([columns[name] for name in FEATURES])
+
+
+def labels(history, ids, cutoff, horizon):
+    """1 where the customer has no purchase in [cutoff, cutoff + horizon)."""
+    window = (history.day >= cutoff) & (history.day < cutoff + horizon)
+    bought = np.isin(ids, np.unique(history.customer[window]))
+    return (~bought).astype(int)
+
+
+def _transform(X):
+    """Model inputs: logs of the skewed counts and amounts, missing gaps filled."""
+    X = np.array(X, dtype=float)
+    out = np.empty_like(X)
+    for j, name in enumerate(FEATURES):
+        col = X[:, j]
+        if name in ("gap_regularity",):
+            col = np.where(np.isnan(col), -1.0, col)
+        elif name in ("last_gap_days",):
+            col = np.log1p(np.where(np.isnan(col), X[:, FEATURES.index("tenure_days")], col))
+        elif name in ("recent_value_share", "overdue_ratio"):
+            col = np.log1p(col) if name == "overdue_ratio" else col
+        else:
+            col = np.log1p(np.maximum(col, 0.0))
+        out[:, j] = col
+    return out
+
+
+@dataclass
+class Fitted:
+    """A fitted churn model as plain numbers (JSON-safe: stored in the
+    database and scored with numpy, never unpickled)."""
+
+    kind: str  # 'logistic_regression' or 'statistical'
+    reason: str
+    horizon: int
+    window: int = 0  # label window of the logistic model (days)
+    mean: list = field(default_factory=list)  # input standardisation
+    scale: list = field(default_factory=list)
+    coef: list = field(default_factory=list)  # per FEATURES, on standardised inputs
+    intercept: float = 0.0
+    shop_rate: float = 1.0 / 90  # orders per day of an average customer
+    prior_strength: float = 1.0
+    orders_scale: float = 1.0  # expected orders calibrated on the last observed window
+    metrics: dict = field(default_factory=dict)
+    importances: list = field(default_factory=list)
+
+    def churn_probability(self, X):
+        if self.kind != "logistic_regression":
+            return statistical_churn(X, self.horizon, self.shop_rate, self.prior_strength)
+        z = (_transform(X) - np.asarray(self.mean)) / np.asarray(self.scale)
+        p_window = 1.0 / (1.0 + np.exp(-(z @ np.asarray(self.coef) + self.intercept)))
+        return _to_horizon(p_window, self.horizon, self.window)
+
+    def expected_orders(self, X, days):
+        """Expected orders in the next ``days``: the customer's shrunk purchase
+        rate, scaled by the probability they are still buying."""
+        rate = _shrunk_rate(X, self.shop_rate, self.prior_strength)
+        alive = 1.0 - _p_no_order(rate, self.horizon)
+        p_active = np.clip((1.0 - self.churn_probability(X)) / np.maximum(alive, 1e-6), 0.0, 1.0)
+        return self.orders_scale * p_active * rate * days
+
+    def to_dict(self):
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, values):
+        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+
+
+def _shrunk_rate(X, shop_rate, strength):
+    """Orders per day: (orders + strength) / (tenure + strength / shop_rate), a
+    Gamma-Poisson posterior mean that pulls new customers to the shop's rate."""
+    orders = X[:, FEATURES.index("orders")]
+    tenure = np.maximum(X[:, FEATURES.index("tenure_days")], 1.0)
+    return (orders + strength) / (tenure + strength / max(shop_rate, 1e-6))
+
+
+def _p_no_order(rate, horizon):
+    return np.exp(-rate * horizon)
+
+
+def statistical_churn(X, horizon, shop_rate, strength=1.0):
+    """P(no order within horizon) from the shrunk purchase rate, discounted by
+    how overdue the customer is (recency beyond their usual gap)."""
+    rate = _shrunk_rate(X, shop_rate, strength)
+    recency = X[:, FEATURES.index("recency_days")]
+    # probability still active: a Poisson customer silent for `recency` days
+    alive = np.exp(-np.maximum(recency * rate - 1.0, 0.0))
+    return 1.0 - alive * (1.0 - _p_no_order(rate, horizon))
+
+
+def fit_statistical(history, cutoff, horizon, reason):
+    ids, X = features(history, cutoff)
+    orders = X[:, FEATURES.index("orders")] if len(ids) else np.zeros(0)
+    tenure = X[:, FEATURES.index("tenure_days")] if len(ids) else np.zeros(0)
+    shop_rate = float(orders.sum() / max(tenure.sum(), 1.0)) if len(ids) else 1.0 / 90
+    return Fitted("statistical", reason, horizon, shop_rate=shop_rate)
+
+
+def _stack(history, cutoffs, window, signals_at):
+    Xs, ys = [], []
+    for c in cutoffs:
+        ids, X = features(history, c, signals_at(c) if signals_at else None)
+        Xs.append(X)
+        ys.append(labels(history, ids, c, window))
+    return np.vstack(Xs), np.concatenate(ys)
+
+
+def train(history, now, horizon, signals_at=None, min_history=None, window=None):
+    """Fit the churn model on the shop's past, validated on a later window.
+    Returns a :class:`Fitted` (the statistical fallback, with the reason,
+    when the history is too thin).
+
+    Labels are read over a window ``w`` (the horizon, or a third of the
+    history when it is shorter), at several past cutoffs spaced by ``w / 4``
+    (stacked: one row per customer and cutoff). Validation: a model fitted
+    on the cutoffs up to ``now - 2w`` is scored on the cutoff ``now - w``
+    (later in time, never seen). The model kept is refitted on every cutoff
+    up to ``now - w``. Probabilities over ``w`` are converted to the horizon
+    assuming a constant hazard (p_h = p_w ** (h / w)), then calibrated.
+    """
+    first_day = float(history.day.min()) if len(history.day) else now
+    span = now - first_day
+    min_history = min_history or 30
+    window = int(window or min(horizon, max(14, (span - min_history) // 3)))
+    if span < window + min_history or window < 14:
+        return fit_statistical(history, now, horizon, "history too short to observe what customers did next")
+    step = max(window // 4, 7)
+
+    def cutoffs(latest):
+        return [c for c in (latest - k * step for k in range(12)) if c - first_day >= min_history]
+
+    final_cutoffs = cutoffs(now - window)
+    X_final, y_final = _stack(history, final_cutoffs, window, signals_at)
+    if (len(y_final) < MIN_TRAIN_ROWS or min(y_final.sum(), len(y_final) - y_final.sum()) < MIN_POSITIVES):
+        return fit_statistical(history, now, horizon, f"{len(y_final)} labelled customers are too few to train on")
+    # validation: fit on the past of the holdout cutoff, score the holdout
+    holdout_cutoff = now - window
+    valid_cutoffs = cutoffs(now - 2 * window)
+    h_ids, X_hold = features(history, holdout_cutoff, signals_at(holdout_cutoff) if signals_at else None)
+    y_hold = labels(history, h_ids, holdout_cutoff, window)
+    metrics = {"label_window": int(window), "train_rows": int(len(y_final)), "cutoffs": len(final_cutoffs)}
+    if valid_cutoffs and len(set(y_hold)) == 2:
+        X_valid, y_valid = _stack(history, valid_cutoffs, window, signals_at)
+        if len(set(y_valid)) == 2:
+            check = _fit_logistic(X_valid, y_valid, window, window)
+            metrics.update(evaluate(check.churn_probability(X_hold), y_hold), holdout_rows=int(len(y_hold)),
+                           validation="later window")
+    if "auc" not in metrics:
+        metrics["validation"] = "none: the history holds a single label window"
+    fitted = _fit_logistic(X_final, y_final, window, horizon)
+    fitted.reason = "trained on the shop's history" + (
+        f" (labels over {window} days, converted to {horizon})" if window < horizon else "")
+    fitted.shop_rate = fit_statistical(history, now, horizon, "").shop_rate
+    fitted.metrics = metrics
+    fitted.importances = _importances(fitted, X_hold, y_hold)
+    # expected orders: scaled so that over the last observed window they add up
+    predicted = fitted.expected_orders(X_hold, window).sum()
+    window_mask = (history.day >= holdout_cutoff) & (history.day < now)
+    actual = np.isin(history.customer[window_mask], h_ids).sum()
+    if predicted > 0 and actual > 0:
+        fitted.orders_scale = float(actual / predicted)
+        fitted.metrics["orders_scale"] = round(fitted.orders_scale, 4)
+    return fitted
+
+
+def _fit_logistic(X, y, window, horizon):
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+
+    Xt = _transform(X)
+    mean, scale = Xt.mean(axis=0), Xt.std(axis=0)
+    scale = np.where(scale > 1e-9, scale, 1.0)
+    model = LogisticRegression(max_iter=2000, C=1.0).fit((Xt - mean) / scale, y)
+    return Fitted("logistic_regression", "", horizon, window=int(window), mean=mean.tolist(), scale=scale.tolist(),
+                  coef=model.coef_[0].tolist(), intercept=float(model.intercept_[0]))
+
+
+def _to_horizon(p, horizon, window):
+    """P(no order in ``window``) -> P(no order in ``horizon``) at a constant hazard."""
+    if not window or window == horizon:
+        return p
+    return np.clip(p, 1e-9, 1.0) ** (horizon / window)
+
+
+def _importances(fitted, X, y, top=6):
+    """Permutation importance on the holdout (drop of AUC), the top features first."""
+    from sklearn.metrics import roc_auc_score  # noqa: PLC0415
+
+    if len(set(y)) < 2 or not len(y):
+        return []
+    base = roc_auc_score(y, fitted.churn_probability(X))
+    rng = np.random.default_rng(0)
+    drops = []
+    for j, name in enumerate(FEATURES):
+        if np.all(X[:, j] == X[0, j]):
+            continue
+        shuffled = X.copy()
+        shuffled[:, j] = rng.permutation(shuffled[:, j])
+        drops.append([name, round(float(base - roc_auc_score(y, fitted.churn_probability(shuffled))), 4)])
+    return sorted(drops, key=lambda d: -d[1])[:top]
+
+
+def evaluate(p, y):
+    """Holdout AUC, Brier score and expected calibration error (10 bins)."""
+    from sklearn.metrics import brier_score_loss, roc_auc_score  # noqa: PLC0415
+
+    y = np.asarray(y)
+    bins = np.minimum((p * 10).astype(int), 9)
+    ece = sum(abs(p[bins == b].mean() - y[bins == b].mean()) * (bins == b).mean() for b in range(10) if (bins == b).any())
+    return {"auc": round(float(roc_auc_score(y, p)), 4), "brier": round(float(brier_score_loss(y, p)), 4),
+            "ece": round(float(ece), 4), "base_rate": round(float(y.mean()), 4)}
+
+
+def predict(fitted, history, now, signals=None, clv_days=365):
+    """Per customer as of ``now``: ids, churn probability, expected orders
+    and value over ``clv_days``, expected days until the next order."""
+    ids, X = features(history, now, signals)
+    if not len(ids):
+        return ids, np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0)
+    churn = fitted.churn_probability(X)
+    orders = fitted.expected_orders(X, clv_days)
+    value = orders * spend_per_order(X)
+    rate = _shrunk_rate(X, fitted.shop_rate, fitted.prior_strength)
+    next_in = np.clip(np.where(churn < 0.999, 1.0 / np.maximum(rate, 1e-6) - X[:, FEATURES.index("recency_days")], np.inf), 1.0, None)
+    return ids, churn, orders, value, next_in
+
+
+def spend_per_order(X, strength=3.0):
+    """Expected value of a future order: the customer's average shrunk to the
+    shop's (Gamma-Gamma's idea, as a weighted mean)."""
+    n = X[:, FEATURES.index("orders")]
+    avg = X[:, FEATURES.index("avg_order_value")]
+    shop = float(np.average(avg, weights=n)) if len(n) else 0.0
+    return (n * avg + strength * shop) / (n + strength)

@@ -1,0 +1,121 @@
+import json
+
+import numpy as np
+import pytest
+from churn import FEATURES, Fitted, History, derive_horizon, features, labels, predict, spend_per_order, train
+
+
+def col(X, name):
+    return X[:, FEATURES.index(name)]
+
+
+# customer 1: days 0, 10, 30; customer 2: day 50 only; customer 3: days 20, 40 and 120 (after the cutoff)
+HAND = History.from_rows([
+    (1, 0, 10.0), (1, 10, 20.0), (1, 30, 30.0), (2, 50, 100.0), (3, 20, 5.0), (3, 40, 15.0), (3, 120, 50.0),
+])
+
+
+def test_features_by_hand():
+    ids, X = features(HAND, cutoff=100)
+    assert list(ids) == [1, 2, 3]
+    assert list(col(X, "recency_days")) == [70, 50, 60]
+    assert list(col(X, "tenure_days")) == [100, 50, 80]
+    assert list(col(X, "orders")) == [3, 1, 2]
+    assert list(col(X, "total_value")) == [60, 100, 20]
+    assert list(col(X, "avg_order_value")) == [20, 100, 10]
+    # gaps of customer 1: 10 and 20 -> mean 15, std 5, regularity 1/3; last gap 20
+    assert col(X, "gap_regularity")[0] == pytest.approx(5 / 15)
+    assert np.isnan(col(X, "gap_regularity")[2])  # two orders: one gap, no spread
+    assert list(col(X, "last_gap_days")[[0, 2]]) == [20, 20]
+    assert np.isnan(col(X, "last_gap_days")[1])
+    assert col(X, "overdue_ratio")[0] == pytest.approx(70 / 15)
+    # within 90 days of the cutoff (day >= 10): customer 1 has 2 orders worth 50 of 60
+    assert col(X, "recent_orders_90d")[0] == 2
+    assert col(X, "recent_value_share")[0] == pytest.approx(50 / 60)
+
+
+def test_purchases_after_the_cutoff_are_not_seen():
+    ids, X = features(HAND, cutoff=45)
+    assert list(ids) == [1, 3]
+    assert list(col(X, "orders")) == [3, 2]
+
+
+def test_signals_are_joined_by_customer():
+    ids, X = features(HAND, cutoff=100, signals={"opens_90d": {3: 4}, "carts_90d": {2: 1}})
+    assert list(col(X, "opens_90d")) == [0, 0, 4]
+    assert list(col(X, "carts_90d")) == [0, 1, 0]
+
+
+def test_labels_no_order_within_the_horizon():
+    ids, __ = features(HAND, cutoff=100)
+    assert list(labels(HAND, ids, 100, 30)) == [1, 1, 0]
+    assert list(labels(HAND, ids, 100, 10)) == [1, 1, 1]
+
+
+def test_horizon_from_the_shops_cadence():
+    # gaps 10, 20 (customer 1) and 20 (customer 3): median 20 -> three times, 60 days
+    assert derive_horizon(HAND, 100) == 60
+    assert derive_horizon(History.from_rows([(1, 0, 1.0)]), 100) == 90  # no repeat purchase yet
+
+
+def synthetic_shop(n=3000, days=720, seed=1):
+    """Loyal customers buy every ~30 days for good; others stop after a while."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(n):
+        start = rng.uniform(0, days * 0.6)
+        gap = rng.uniform(15, 60)
+        stop = days if rng.random() < 0.4 else start + rng.exponential(90)
+        t = start
+        while t < min(stop, days):
+            rows.append((c, float(int(t)), float(rng.gamma(2.0, 30.0))))
+            t += rng.exponential(gap)
+    return History.from_rows(rows)
+
+
+def test_trains_on_its_past_and_ranks_the_future():
+    from sklearn.metrics import roc_auc_score
+
+    shop = synthetic_shop()
+    now, horizon = 540, 90
+    fitted = train(shop, now, horizon)
+    assert fitted.kind == "logistic_regression"
+    assert fitted.metrics["validation"] == "later window"
+    assert fitted.metrics["auc"] > 0.8
+    assert fitted.importances and fitted.importances[0][0] in FEATURES
+    ids, churn, orders, value, next_in = predict(fitted, shop, now, clv_days=365)
+    truth = labels(shop, ids, now, horizon)
+    assert roc_auc_score(truth, churn) > 0.8, "what the customers did next, never seen by the model"
+    assert ((churn >= 0) & (churn <= 1)).all() and (orders >= 0).all() and (value >= 0).all()
+    assert (next_in >= 1).all()
+
+
+def test_model_is_plain_numbers_and_scores_the_same_after_a_round_trip():
+    shop = synthetic_shop(n=800)
+    fitted = train(shop, 540, 90)
+    stored = json.dumps(fitted.to_dict())  # what the database keeps: no pickle
+    again = Fitted.from_dict(json.loads(stored))
+    __, X = features(shop, 540)
+    assert np.allclose(fitted.churn_probability(X), again.churn_probability(X))
+
+
+def test_tiny_shop_falls_back_to_the_statistical_model():
+    tiny = History.from_rows([(1, 0, 10.0), (1, 40, 10.0), (2, 10, 30.0), (3, 70, 5.0)])
+    fitted = train(tiny, 100, 60)
+    assert fitted.kind == "statistical"
+    assert "too" in fitted.reason
+    ids, churn, orders, value, __ = predict(fitted, tiny, 100, clv_days=365)
+    assert list(ids) == [1, 2, 3]
+    # the regular buyer seen 60 days ago is less at risk than the one-time buyer seen 90 days ago
+    assert churn[0] < churn[1]
+    assert (value > 0).all()
+
+
+def test_spend_per_order_shrinks_few_orders_to_the_shop_average():
+    X = np.zeros((2, len(FEATURES)))
+    X[:, FEATURES.index("orders")] = [1, 50]
+    X[:, FEATURES.index("avg_order_value")] = [1000.0, 1000.0 * 0 + 10.0]
+    shop_mean = (1 * 1000 + 50 * 10) / 51
+    spend = spend_per_order(X)
+    assert spend[0] == pytest.approx((1000 + 3 * shop_mean) / 4)
+    assert spend[1] == pytest.approx((500 + 3 * shop_mean) / 53)
