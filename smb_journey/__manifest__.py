@@ -8,7 +8,7 @@
     "website": "https://github.com/smb-journey/smb_journey",
     "license": "LGPL-3",
     "depends": ["sale_management", "website_sale", "crm", "mass_mailing", "sale_loyalty"],
-    "external_dependencies": {"python": ["jinja2", "lxml", "psycopg2", "pytz"]},
+    "external_dependencies": {"python": ["jinja2", "lxml", "numpy", "psycopg2", "pytz", "scikit-learn"]},
     "data": [
         "security/smb_journey_security.xml",
         "security/ir.model.access.csv",
@@ -25,6 +25,7 @@
         "views/smb_journey_log_views.xml",
         "views/smb_journey_views.xml",
         "views/smb_loyalty_tier_views.xml",
+        "views/smb_churn_run_views.xml",
         "views/res_partner_views.xml",
         "views/crm_lead_views.xml",
         "views/sale_order_views.xml",

@@ -119,3 +119,17 @@ def test_spend_per_order_shrinks_few_orders_to_the_shop_average():
     spend = spend_per_order(X)
     assert spend[0] == pytest.approx((1000 + 3 * shop_mean) / 4)
     assert spend[1] == pytest.approx((500 + 3 * shop_mean) / 53)
+
+
+def test_bands_with_hysteresis():
+    from churn import bands
+
+    # thresholds 0.4 / 0.7, hysteresis 0.1
+    assert bands([0.72, 0.65, 0.65, 0.55, 0.35, 0.25], [None, None, "high", "high", "medium", "medium"], 0.4, 0.7) == [
+        "high", "medium", "high", "medium", "medium", "low"]
+
+
+def test_count_events_in_the_last_90_days():
+    from churn import count_events
+
+    assert count_events([1, 1, 2, 2, 3], [5, 95, 50, 99, 100], 100) == {1: 1, 2: 2}

@@ -339,3 +339,33 @@ def spend_per_order(X, strength=3.0):
     avg = X[:, FEATURES.index("avg_order_value")]
     shop = float(np.average(avg, weights=n)) if len(n) else 0.0
     return (n * avg + strength * shop) / (n + strength)
+
+
+BANDS = ("low", "medium", "high")
+
+
+def bands(scores, previous, medium, high, hysteresis=0.1):
+    """Risk band per score, with hysteresis: a customer enters a band when
+    the score reaches its threshold, and leaves it only once the score drops
+    ``hysteresis`` below it, so a score hovering at a threshold does not flip
+    the band (and re-trigger journeys) every night.
+
+    ``previous``: the band each customer had (None for none yet).
+    """
+    result = []
+    for score, before in zip(scores, previous, strict=True):
+        if score >= high or (before == "high" and score >= high - hysteresis):
+            result.append("high")
+        elif score >= medium or (before in ("medium", "high") and score >= medium - hysteresis):
+            result.append("medium")
+        else:
+            result.append("low")
+    return result
+
+
+def count_events(customers, days, cutoff, span=90):
+    """{customer: number of events in [cutoff - span, cutoff)} (opens, clicks, carts)."""
+    customers, days = np.asarray(customers), np.asarray(days, dtype=float)
+    mask = (days < cutoff) & (days >= cutoff - span)
+    ids, counts = np.unique(customers[mask], return_counts=True)
+    return dict(zip(ids.tolist(), counts.tolist(), strict=True))

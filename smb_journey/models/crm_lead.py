@@ -9,6 +9,9 @@ class CrmLead(models.Model):
     smb_tier_color = fields.Integer(compute="_compute_smb_tier")
     smb_trailing_spend = fields.Monetary(
         "Customer's Trailing Spend", compute="_compute_smb_tier", currency_field="company_currency")
+    smb_churn_band = fields.Selection(
+        [("low", "Low"), ("medium", "Medium"), ("high", "High")], "Churn Risk", compute="_compute_smb_tier")
+    smb_clv = fields.Monetary("Predicted Value (12 months)", compute="_compute_smb_tier", currency_field="company_currency")
 
     @api.depends("partner_id", "company_id")
     def _compute_smb_tier(self):
@@ -17,6 +20,8 @@ class CrmLead(models.Model):
             lead.smb_tier_id = customer.smb_tier_id
             lead.smb_tier_color = customer.smb_tier_id.color
             lead.smb_trailing_spend = customer.smb_trailing_spend
+            lead.smb_churn_band = customer.smb_churn_band
+            lead.smb_clv = customer.smb_clv
 
     def _compute_smb_enrollment_count(self):
         Enrollment = self.env["smb.journey.enrollment"]

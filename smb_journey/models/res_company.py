@@ -17,3 +17,14 @@ class ResCompany(models.Model):
     def _smb_tier_rules_changed(self):
         # sudo: a tier manager need not be allowed to edit the company
         self.sudo().smb_tier_rules_date = fields.Datetime.now()
+
+    # churn scoring (smb.churn.run)
+    smb_churn_horizon_days = fields.Integer(
+        "Churn Horizon (days)",
+        help="Churn = no order within this many days. 0: derived every night from the shop's purchase cadence.")
+    smb_churn_medium_threshold = fields.Float("Medium Risk From", default=0.4)
+    smb_churn_high_threshold = fields.Float("High Risk From", default=0.7)
+    smb_churn_hysteresis = fields.Float(
+        "Risk Band Hysteresis", default=0.1,
+        help="A customer leaves a risk band only when the score drops this far below its threshold, "
+        "so a score hovering at a threshold does not flip the band every night.")

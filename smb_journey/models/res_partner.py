@@ -42,6 +42,19 @@ class ResPartner(models.Model):
         "Is a Customer Account", compute="_compute_smb_is_commercial", search="_search_smb_is_commercial",
         help="A company, or a person not attached to one: the entity whose tier its contacts share.")
 
+    # Churn risk and value, per company, of the commercial partner (copied to
+    # its contacts); written by smb.churn.run's nightly scoring only.
+    smb_churn_score = fields.Float(
+        "Churn Risk", company_dependent=True, readonly=True, copy=False, digits=(3, 2),
+        help="Probability (0-1) of no order within the company's churn horizon.")
+    smb_churn_band = fields.Selection(
+        [("low", "Low"), ("medium", "Medium"), ("high", "High")], "Churn Risk Band",
+        company_dependent=True, readonly=True, copy=False)
+    smb_clv = fields.Float(
+        "Predicted Value (12 months)", company_dependent=True, readonly=True, copy=False, aggregator="sum",
+        help="Expected spend over the next 12 months, in the company currency.")
+    smb_next_order_date = fields.Date("Expected Next Order", company_dependent=True, readonly=True, copy=False)
+
     def _compute_smb_tier_currency_id(self):
         self.smb_tier_currency_id = self.env.company.currency_id
 

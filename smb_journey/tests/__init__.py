@@ -6,3 +6,4 @@ from . import test_security
 from . import test_concurrency
 from . import test_ui
 from . import test_loyalty_tiers
+from . import test_churn

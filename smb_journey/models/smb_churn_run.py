@@ -1,0 +1,220 @@
+import logging
+import time
+from datetime import date, timedelta
+
+import numpy as np
+# scikit-learn trains the model (lib/churn.py imports it lazily to stay light):
+# load its compiled modules with the addon, not in the middle of a run
+import sklearn.linear_model  # noqa: F401
+import sklearn.metrics  # noqa: F401
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from odoo.addons.smb_journey.lib import churn as churn_lib
+
+_logger = logging.getLogger(__name__)
+
+EPOCH = date(1970, 1, 1)
+# the partner columns a scoring run owns (company-dependent: one value per company)
+CHURN_COLUMNS = ("smb_churn_score", "smb_churn_band", "smb_clv", "smb_next_order_date")
+
+
+class SmbChurnRun(models.Model):
+    """One nightly scoring of a company's customers: what model was used and
+    how good it was on the shop's own later data, for the admin to inspect.
+    The model itself is kept as plain numbers (``model_params``), never a pickle."""
+
+    _name = "smb.churn.run"
+    _description = "Churn Scoring Run"
+    _order = "date desc, id desc"
+    _check_company_auto = True
+
+    date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True, index=True)
+    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
+    state = fields.Selection([("done", "Done"), ("failed", "Failed")], required=True, readonly=True)
+    message = fields.Text(readonly=True)
+    customer_count = fields.Integer("Customers Scored", readonly=True)
+    horizon_days = fields.Integer("Horizon (days)", readonly=True)
+    horizon_source = fields.Selection(
+        [("admin", "Set by the admin"), ("cadence", "From the purchase cadence")], readonly=True)
+    model_kind = fields.Selection(
+        [("logistic_regression", "Logistic regression (trained)"), ("statistical", "Statistical (fallback)")],
+        readonly=True)
+    model_reason = fields.Char("Why This Model", readonly=True)
+    holdout_auc = fields.Float("Holdout AUC", digits=(4, 3), readonly=True)
+    holdout_brier = fields.Float("Holdout Brier Score", digits=(4, 3), readonly=True)
+    holdout_ece = fields.Float("Calibration Error", digits=(4, 3), readonly=True,
+                               help="Expected calibration error on the holdout (10 bins): 0 is perfect.")
+    holdout_rows = fields.Integer(readonly=True)
+    train_rows = fields.Integer(readonly=True)
+    top_features = fields.Text(readonly=True)
+    high_count = fields.Integer("High Risk", readonly=True)
+    medium_count = fields.Integer("Medium Risk", readonly=True)
+    duration = fields.Float("Duration (s)", digits=(6, 2), readonly=True)
+    model_params = fields.Json("Model", readonly=True, help="The fitted model as plain numbers.")
+
+    # ------------------------------------------------------------
+    # CRON / API
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_score(self):
+        """Nightly: score every customer of every company with orders, one
+        company per committed step."""
+        companies = self.env["sale.order"].sudo()._read_group([("state", "=", "sale")], ["company_id"])
+        for (company,) in companies:
+            self.score_customers(company)
+            self.env["ir.cron"]._commit_progress(1)
+
+    def action_score_now(self):
+        self.score_customers(self.env.company)
+        return {"type": "ir.actions.client", "tag": "reload"}
+
+    @api.model
+    def score_customers(self, company=None):
+        """Train on ``company``'s history and score its customers now; returns the run."""
+        company = company or self.env.company
+        self.env["smb.churn.run"].check_access("create")
+        # sudo: scores are derived data written on every customer for salespeople to read
+        return self.sudo()._score_company(company)
+
+    # ------------------------------------------------------------
+    # ENGINE
+    # ------------------------------------------------------------
+
+    def _score_company(self, company):
+        started = time.perf_counter()
+        now = fields.Datetime.now()
+        today = (now.date() - EPOCH).days + 1  # as of the end of today: today's orders count
+        try:
+            with self.env.cr.savepoint():
+                return self._score_in_savepoint(company, now, today, started)
+        except Exception as e:  # noqa: BLE001 - a failed run is recorded for the admin, scores stay as they were
+            _logger.exception("Churn scoring failed for company %s", company.id)
+            return self.create({"company_id": company.id, "state": "failed", "message": str(e) or repr(e),
+                                "duration": time.perf_counter() - started})
+
+    def _score_in_savepoint(self, company, now, today, started):
+        history = self._purchase_history(company, now)
+        if not len(history.customer):
+            return self.create({"company_id": company.id, "state": "done", "customer_count": 0,
+                                "message": self.env._("No confirmed order yet: nothing to score."),
+                                "duration": time.perf_counter() - started})
+        horizon, source = company.smb_churn_horizon_days, "admin"
+        if not horizon:
+            horizon, source = churn_lib.derive_horizon(history, today), "cadence"
+        signals_at = self._signals(company, now)
+        fitted = churn_lib.train(history, today, horizon, signals_at=signals_at)
+        ids, scores, __, value, next_in = churn_lib.predict(
+            fitted, history, today, signals=signals_at(today), clv_days=365)
+        written = self._write_scores(company, ids, scores, value, next_in, now.date())
+        metrics = fitted.metrics
+        return self.create({
+            "company_id": company.id,
+            "state": "done",
+            "customer_count": len(ids),
+            "horizon_days": horizon,
+            "horizon_source": source,
+            "model_kind": fitted.kind,
+            "model_reason": fitted.reason,
+            "holdout_auc": metrics.get("auc", 0.0),
+            "holdout_brier": metrics.get("brier", 0.0),
+            "holdout_ece": metrics.get("ece", 0.0),
+            "holdout_rows": metrics.get("holdout_rows", 0),
+            "train_rows": metrics.get("train_rows", 0),
+            "top_features": "\n".join(f"{name}: {drop:+.4f} AUC" for name, drop in fitted.importances),
+            "high_count": written.get("high", 0),
+            "medium_count": written.get("medium", 0),
+            "duration": time.perf_counter() - started,
+            "model_params": fitted.to_dict(),
+        })
+
+    def _purchase_history(self, company, now):
+        """One row per commercial partner and purchase day, in the company
+        currency: a single set-based query."""
+        self.env["sale.order"].flush_model()
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        rows = self.env.execute_query(SQL(
+            """
+            SELECT p.commercial_partner_id, (o.date_order::date - DATE '1970-01-01') AS day,
+                   SUM(o.amount_untaxed / COALESCE(NULLIF(o.currency_rate, 0), 1))
+              FROM sale_order o
+              JOIN res_partner p ON p.id = o.partner_id
+             WHERE o.state = 'sale' AND o.company_id = %s AND o.date_order < %s
+             GROUP BY 1, 2
+             ORDER BY 1, 2
+            """,
+            company.id, now,
+        ))
+        if not rows:
+            return churn_lib.History.from_rows([])
+        array = np.asarray(rows, dtype=float)
+        return churn_lib.History(array[:, 0].astype(np.int64), array[:, 1], array[:, 2])
+
+    def _signals(self, company, now):
+        """The addon's own signals as of any cutoff: journey email opens and
+        clicks, and abandoned carts, in the 90 days before it."""
+        self.env["mailing.trace"].flush_model()
+        events = {}
+        for name, column in (("opens_90d", "open_datetime"), ("clicks_90d", "links_click_datetime")):
+            rows = self.env.execute_query(SQL(
+                """
+                SELECT p.commercial_partner_id, (t.%s::date - DATE '1970-01-01')
+                  FROM mailing_trace t
+                  JOIN mailing_mailing m ON m.id = t.mass_mailing_id
+                  JOIN smb_journey_step s ON s.mailing_id = m.id
+                  JOIN res_partner p ON p.id = t.res_id
+                 WHERE t.model = 'res.partner' AND t.%s IS NOT NULL AND s.company_id = %s AND t.%s < %s
+                """,
+                SQL.identifier(column), SQL.identifier(column), company.id, SQL.identifier(column), now,
+            ))
+            events[name] = np.asarray(rows, dtype=float).reshape(-1, 2)
+        rows = self.env.execute_query(SQL(
+            """
+            SELECT p.commercial_partner_id, (o.date_order::date - DATE '1970-01-01')
+              FROM sale_order o JOIN res_partner p ON p.id = o.partner_id
+             WHERE o.state = 'draft' AND o.website_id IS NOT NULL AND o.company_id = %s AND o.date_order < %s
+            """,
+            company.id, now,
+        ))
+        events["carts_90d"] = np.asarray(rows, dtype=float).reshape(-1, 2)
+
+        def signals_at(cutoff):
+            return {name: churn_lib.count_events(e[:, 0].astype(np.int64), e[:, 1], cutoff)
+                    for name, e in events.items() if len(e)}
+        return signals_at
+
+    def _write_scores(self, company, ids, scores, value, next_in, today):
+        """Bands (with hysteresis against the stored ones) and one UPDATE for
+        every customer and their contacts. Raw SQL: derived values, no
+        ``write_date`` bump, no other module's write hooks."""
+        key = str(company.id)
+        previous = dict(self.env.execute_query(SQL(
+            "SELECT id, smb_churn_band->>%s FROM res_partner WHERE id = ANY(%s)", key, ids.tolist())))
+        new_bands = churn_lib.bands(
+            scores, [previous.get(int(i)) for i in ids], company.smb_churn_medium_threshold,
+            company.smb_churn_high_threshold, company.smb_churn_hysteresis)
+        next_dates = [
+            fields.Date.to_string(today + timedelta(days=int(d))) if np.isfinite(d) else None for d in next_in
+        ]
+        self.env.cr.execute(SQL(
+            """
+            UPDATE res_partner p
+               SET smb_churn_score = COALESCE(p.smb_churn_score, '{}'::jsonb) || jsonb_build_object(%(key)s, v.score),
+                   smb_churn_band = COALESCE(p.smb_churn_band, '{}'::jsonb) || jsonb_build_object(%(key)s, v.band),
+                   smb_clv = COALESCE(p.smb_clv, '{}'::jsonb) || jsonb_build_object(%(key)s, v.clv),
+                   smb_next_order_date = COALESCE(p.smb_next_order_date, '{}'::jsonb)
+                                         || jsonb_build_object(%(key)s, v.next_date)
+              FROM unnest(%(ids)s::int[], %(scores)s::float8[], %(bands)s::varchar[], %(clv)s::float8[],
+                          %(next)s::varchar[]) AS v(partner_id, score, band, clv, next_date)
+             WHERE p.commercial_partner_id = v.partner_id
+            """,
+            key=key, ids=ids.tolist(), scores=np.round(scores, 4).tolist(), bands=new_bands,
+            clv=np.round(value, 2).tolist(), next=next_dates,
+        ))
+        self.env["res.partner"].invalidate_model(list(CHURN_COLUMNS))
+        counts = {}
+        for band in new_bands:
+            counts[band] = counts.get(band, 0) + 1
+        return counts

@@ -1,0 +1,156 @@
+from datetime import date
+from unittest.mock import patch
+
+import numpy as np
+
+from odoo import Command
+from odoo.tests import TransactionCase, freeze_time, tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.smb_journey.lib import churn as churn_lib
+from odoo.addons.smb_journey.models.smb_churn_run import SmbChurnRun
+
+
+def synthetic_history(n=600, days=720, now=20000, seed=3):
+    """Loyal customers keep buying every ~30 days, the others stop: enough
+    history for the model to train on (customer ids 1..n)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(1, n + 1):
+        start = now - days + rng.uniform(0, days * 0.6)
+        stop = now if rng.random() < 0.4 else start + rng.exponential(90)
+        t = start
+        while t < min(stop, now):
+            rows.append((c, float(int(t)), float(rng.gamma(2.0, 30.0))))
+            t += rng.exponential(rng.uniform(15, 60))
+    return churn_lib.History.from_rows(rows)
+
+
+@tagged("post_install", "-at_install")
+class TestChurnScoring(TransactionCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.env["res.company"].create({"name": "Churn Shop", "currency_id": cls.env.ref("base.USD").id})
+        cls.env.user.company_ids |= cls.company
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True, allowed_company_ids=[cls.company.id]))
+        cls.product = cls.env["product.product"].create({"name": "Record", "type": "consu", "taxes_id": [Command.clear()]})
+        cls.regular, cls.lapsed = cls.env["res.partner"].create([
+            {"name": "Regular Rita", "email": "rita@example.com"},
+            {"name": "Lapsed Leo", "email": "leo@example.com"},
+        ])
+        cls.contact = cls.env["res.partner"].create({"name": "Rita's assistant", "parent_id": cls.regular.id})
+
+    def order(self, partner, amount, when):
+        with freeze_time(when):
+            order = self.env["sale.order"].create({
+                "partner_id": partner.id, "company_id": self.company.id,
+                "order_line": [Command.create({"product_id": self.product.id, "price_unit": amount,
+                                               "tax_ids": [Command.clear()]})],
+            })
+            order.action_confirm()
+        return order
+
+    def run_cron(self):
+        with self.enter_registry_test_mode():
+            self.env.ref("smb_journey.ir_cron_churn_score").method_direct_trigger()
+        self.env.invalidate_all()
+        return self.env["smb.churn.run"].search([("company_id", "=", self.company.id)], limit=1)
+
+    def test_history_is_read_per_customer_and_day_in_company_currency(self):
+        self.order(self.regular, 100, "2026-01-05 10:00:00")
+        self.order(self.contact, 50, "2026-01-05 15:00:00")  # same day, the company's contact
+        self.order(self.regular, 30, "2026-02-01 10:00:00")
+        self.order(self.lapsed, 80, "2025-06-01 10:00:00")
+        with freeze_time("2026-03-01"):
+            history = self.env["smb.churn.run"]._purchase_history(self.company, date(2026, 3, 1))
+        epoch = date(1970, 1, 1)
+        self.assertEqual(
+            list(zip(history.customer.tolist(), history.day.tolist(), history.amount.tolist())),
+            sorted([
+                (self.regular.id, float((date(2026, 1, 5) - epoch).days), 150.0),
+                (self.regular.id, float((date(2026, 2, 1) - epoch).days), 30.0),
+                (self.lapsed.id, float((date(2025, 6, 1) - epoch).days), 80.0),
+            ]))
+
+    def test_tiny_shop_uses_the_fallback_and_says_why(self):
+        for when in ("2025-11-01 10:00:00", "2025-12-01 10:00:00", "2026-01-01 10:00:00", "2026-02-01 10:00:00"):
+            self.order(self.regular, 60, when)
+        self.order(self.lapsed, 80, "2025-03-01 10:00:00")
+        before = self.regular.write_date
+        with freeze_time("2026-02-20 03:00:00"):
+            run = self.run_cron()
+        self.assertRecordValues(run, [{"state": "done", "customer_count": 2, "model_kind": "statistical"}])
+        self.assertTrue(run.model_reason)
+        self.assertTrue(run.model_params and run.model_params["kind"] == "statistical")
+        self.assertLess(self.regular.smb_churn_score, self.lapsed.smb_churn_score,
+                        "the monthly buyer seen 19 days ago is less at risk than the one gone for a year")
+        self.assertEqual(self.lapsed.smb_churn_band, "high")
+        self.assertGreater(self.regular.smb_clv, self.lapsed.smb_clv)
+        self.assertTrue(self.regular.smb_next_order_date)
+        self.assertEqual(self.contact.smb_churn_band, self.regular.smb_churn_band, "contacts carry their company's")
+        self.assertEqual(self.regular.write_date, before, "scores are written without touching write_date")
+
+    def test_trained_model_is_recorded_with_its_holdout_quality(self):
+        history = synthetic_history()
+        ids = history.customer
+        # the synthetic customers are real partners of this company
+        partners = self.env["res.partner"].create([{"name": f"Synthetic {i}"} for i in range(600)])
+        mapping = dict(zip(range(1, 601), partners.ids, strict=True))
+        history = churn_lib.History(np.array([mapping[c] for c in ids]), history.day, history.amount)
+        order = np.lexsort((history.day, history.customer))
+        history = churn_lib.History(history.customer[order], history.day[order], history.amount[order])
+        now_day = 20000
+        with patch.object(SmbChurnRun, "_purchase_history", lambda *args: history), \
+                freeze_time(date(1970, 1, 1).fromordinal(date(1970, 1, 1).toordinal() + now_day - 1)):
+            run = self.env["smb.churn.run"].score_customers(self.company)
+        self.assertEqual(run.state, "done", run.message)
+        self.assertEqual(run.model_kind, "logistic_regression")
+        self.assertGreater(run.holdout_auc, 0.75)
+        self.assertTrue(run.top_features)
+        self.assertEqual(run.horizon_source, "cadence")
+        self.assertEqual(set(run.model_params["coef"] and ["coef"]), {"coef"})
+        scored = partners.filtered("smb_churn_band")
+        self.assertEqual(len(scored), run.customer_count)
+        self.assertEqual(run.high_count, len(scored.filtered(lambda p: p.smb_churn_band == "high")))
+
+    def test_companies_are_scored_apart(self):
+        other = self.env["res.company"].create({"name": "Other Shop"})
+        self.env.user.company_ids |= other
+        self.order(self.lapsed, 80, "2025-03-01 10:00:00")
+        with freeze_time("2026-02-20 03:00:00"):
+            run = self.env["smb.churn.run"].score_customers(self.company)
+            other_run = self.env["smb.churn.run"].score_customers(other)
+        self.assertEqual(run.customer_count, 1)
+        self.assertEqual(other_run.customer_count, 0)
+        self.assertEqual(self.lapsed.smb_churn_band, "high")
+        self.assertFalse(self.lapsed.with_company(other).smb_churn_band)
+
+    def test_band_keeps_high_while_the_score_hovers_at_the_threshold(self):
+        self.order(self.lapsed, 80, "2025-03-01 10:00:00")
+        scores = iter([0.72, 0.65, 0.55])
+        original = churn_lib.predict
+
+        def predict(*args, **kwargs):
+            ids, churn, orders, value, next_in = original(*args, **kwargs)
+            return ids, np.full(len(ids), next(scores)), orders, value, next_in
+
+        bands = []
+        with patch.object(churn_lib, "predict", predict):
+            for __ in range(3):
+                self.env["smb.churn.run"].score_customers(self.company)
+                self.env.invalidate_all()
+                bands.append(self.lapsed.smb_churn_band)
+        self.assertEqual(bands, ["high", "high", "medium"], "0.65 is within the 0.1 hysteresis of 0.7")
+
+    def test_a_failing_run_is_recorded_and_keeps_the_scores(self):
+        self.order(self.lapsed, 80, "2025-03-01 10:00:00")
+        self.env["smb.churn.run"].score_customers(self.company)
+        band = self.lapsed.smb_churn_band
+        with patch.object(churn_lib, "train", side_effect=ValueError("boom")), \
+                mute_logger("odoo.addons.smb_journey.models.smb_churn_run"):
+            run = self.env["smb.churn.run"].score_customers(self.company)
+        self.assertRecordValues(run, [{"state": "failed", "message": "boom"}])
+        self.env.invalidate_all()
+        self.assertEqual(self.lapsed.smb_churn_band, band)
