@@ -14,3 +14,4 @@ from . import smb_loyalty_tier_history
 from . import res_company
 from . import account_move
 from . import smb_churn_run
+from . import smb_churn_history

@@ -108,9 +108,11 @@ class SmbChurnRun(models.Model):
         fitted = churn_lib.train(history, today, horizon, signals_at=signals_at)
         ids, scores, __, value, next_in = churn_lib.predict(
             fitted, history, today, signals=signals_at(today), clv_days=365)
-        written = self._write_scores(company, ids, scores, value, next_in, now.date())
+        first_run = not self.search_count(
+            [("company_id", "=", company.id), ("state", "=", "done"), ("customer_count", ">", 0)], limit=1)
+        written, changes = self._write_scores(company, ids, scores, value, next_in, now.date())
         metrics = fitted.metrics
-        return self.create({
+        run = self.create({
             "company_id": company.id,
             "state": "done",
             "customer_count": len(ids),
@@ -129,6 +131,8 @@ class SmbChurnRun(models.Model):
             "duration": time.perf_counter() - started,
             "model_params": fitted.to_dict(),
         })
+        run._record_band_changes(changes, quiet=first_run)
+        return run
 
     def _purchase_history(self, company, now):
         """One row per commercial partner and purchase day, in the company
@@ -217,4 +221,39 @@ class SmbChurnRun(models.Model):
         counts = {}
         for band in new_bands:
             counts[band] = counts.get(band, 0) + 1
-        return counts
+        changes = [
+            (int(pid), previous.get(int(pid)), band, float(score), float(clv))
+            for pid, band, score, clv in zip(ids, new_bands, scores, value, strict=True)
+            if previous.get(int(pid)) != band
+        ]
+        return counts, changes
+
+    def _record_band_changes(self, changes, quiet=False):
+        """One history row per customer whose band changed (one INSERT), and
+        the journeys listening to a rising risk. The first run of a company
+        places its customers quietly: a go-live is not a wave of win-backs."""
+        self.ensure_one()
+        if not changes:
+            return self.env["smb.churn.history"]
+        History = self.env["smb.churn.history"]
+        History.flush_model()
+        now, uid = fields.Datetime.now(), self.env.uid
+        ids = [row[0] for row in self.env.execute_query(SQL(
+            """
+            INSERT INTO smb_churn_history (partner_id, company_id, run_id, date, from_band, to_band, score, clv,
+                                           create_uid, create_date, write_uid, write_date)
+            SELECT v.partner_id, %(company)s, %(run)s, %(now)s, v.from_band, v.to_band, v.score, v.clv,
+                   %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM unnest(%(partners)s::int[], %(froms)s::varchar[], %(tos)s::varchar[], %(scores)s::float8[],
+                          %(clvs)s::numeric[]) AS v(partner_id, from_band, to_band, score, clv)
+            RETURNING id
+            """,
+            company=self.company_id.id, run=self.id, now=now, uid=uid,
+            partners=[c[0] for c in changes], froms=[c[1] for c in changes], tos=[c[2] for c in changes],
+            scores=[round(c[3], 4) for c in changes], clvs=[round(c[4], 2) for c in changes],
+        ))]
+        rows = History.browse(ids)
+        if not quiet:
+            rising = rows.filtered(lambda r: churn_lib.BANDS.index(r.to_band) > churn_lib.BANDS.index(r.from_band or "low"))
+            self.env["smb.journey"]._fire_trigger("churn_risk", rising)
+        return rows

@@ -16,6 +16,7 @@ TRIGGER_RECORD_MODEL = {
     "order_confirmed": "sale.order",
     "tier_upgraded": "smb.loyalty.tier.history",
     "tier_downgraded": "smb.loyalty.tier.history",
+    "churn_risk": "smb.churn.history",
     "manual": False,
 }
 
@@ -36,6 +37,9 @@ class SmbJourney(models.Model):
         "res.company", required=True, index=True, default=lambda self: self.env.company
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
+    user_id = fields.Many2one(
+        "res.users", "Responsible", default=lambda self: self.env.user, tracking=True,
+        help="Gets the activities of customers who have no salesperson.")
     state = fields.Selection(
         [("draft", "Draft"), ("running", "Running"), ("paused", "Paused"), ("stopped", "Stopped")],
         default="draft", required=True, copy=False, tracking=True, index=True,
@@ -52,6 +56,7 @@ class SmbJourney(models.Model):
             ("order_confirmed", "Sale order confirmed"),
             ("tier_upgraded", "Loyalty tier reached"),
             ("tier_downgraded", "Loyalty tier lost"),
+            ("churn_risk", "Churn risk rose"),
             ("manual", "By hand or from a server action"),
         ],
         required=True, default="manual", tracking=True,
@@ -64,6 +69,11 @@ class SmbJourney(models.Model):
         "smb.loyalty.tier", "Tier", check_company=True,
         help="Tier reached: customers who move up to this tier. Tier lost: customers who move down "
         "from this tier. Any tier when empty.",
+    )
+    churn_band = fields.Selection(
+        [("medium", "Medium or higher"), ("high", "High")], "Risk Reached", default="high",
+        help="The customer enters when the nightly scoring moves them into this risk band (or above) "
+        "from a lower one; staying there does not enter them again.",
     )
     trigger_domain = fields.Char(
         "Triggering Record Filter", default="[]",
@@ -297,6 +307,9 @@ class SmbJourney(models.Model):
                 domain &= Domain("to_tier_id", "=", self.tier_id.id)
             elif self.tier_id and self.trigger == "tier_downgraded":
                 domain &= Domain("from_tier_id", "=", self.tier_id.id)
+            if self.trigger == "churn_risk":
+                reached = ["high"] if self.churn_band == "high" else ["medium", "high"]
+                domain &= Domain("to_band", "in", reached) & Domain("from_band", "not in", reached)
         return records.with_context(active_test=False).search(domain) if records else records
 
     def _audience(self, partners):

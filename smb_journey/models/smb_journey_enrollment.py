@@ -365,8 +365,9 @@ class SmbJourneyEnrollment(models.Model):
         return traces
 
     def _recommended_products(self, limit):
-        """Per enrollment, published products related to its order (accessories
-        and alternatives first, then products of the same shop categories) that
+        """Per enrollment, published products related to its order, or to what
+        the customer bought before when there is no order (accessories and
+        alternatives first, then products of the same shop categories), that
         the customer has not bought yet. A few queries per batch, not per customer."""
         owned_by_customer = defaultdict(set)
         for partner, product_ids in self.env["sale.order.line"]._read_group(
@@ -380,7 +381,9 @@ class SmbJourneyEnrollment(models.Model):
         for enrollment in self:
             order = enrollment.order_id
             owned = owned_by_customer[enrollment.commercial_partner_id.id] | set(order.order_line.product_id.ids)
-            templates = order.order_line.product_id.product_tmpl_id
+            # without a triggering order (win-back, tier change), start from what they bought before
+            bought = order.order_line.product_id if order else self.env["product.product"].browse(owned)
+            templates = bought.product_tmpl_id
             candidates = (templates.accessory_product_ids
                           | templates.alternative_product_ids.product_variant_id)
             candidates = candidates.filtered(lambda p: p.id not in owned and p.sale_ok and p.website_published)

@@ -16,6 +16,7 @@ LOG_REASONS = [
     ("branch_yes", "Condition met"),
     ("branch_no", "Condition not met"),
     ("exit_step", "Exit step"),
+    ("activity", "Activity assigned"),
     ("goal", "Goal reached"),
     ("purchased", "Purchased"),
     ("cancelled", "Order cancelled"),

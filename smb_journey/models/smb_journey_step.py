@@ -57,7 +57,8 @@ class SmbJourneyStep(models.Model):
     child_ids = fields.One2many("smb.journey.step", "parent_id", "Branch Steps")
     depth = fields.Integer(compute="_compute_depth", recursive=True)
     step_type = fields.Selection(
-        [("email", "Send email"), ("wait", "Wait"), ("condition", "Condition"), ("exit", "Exit")],
+        [("email", "Send email"), ("wait", "Wait"), ("condition", "Condition"),
+         ("activity", "Activity for the salesperson"), ("exit", "Exit")],
         "Type", required=True, default="email",
     )
     # email
@@ -95,6 +96,12 @@ class SmbJourneyStep(models.Model):
     )
     wait_weekday = fields.Selection(WEEKDAYS, "Weekday", help="Any day when empty.")
     wait_hour = fields.Float("Hour", default=10.0, help="In the customer's timezone.")
+    # activity
+    activity_type_id = fields.Many2one(
+        "mail.activity.type", "Activity Type", default=lambda self: self.env.ref("mail.mail_activity_data_todo", False))
+    activity_summary = fields.Char("Activity Summary", translate=True)
+    activity_note = fields.Html("Activity Note", translate=True)
+    activity_days = fields.Integer("Due In (days)", default=1)
     # condition
     condition_type = fields.Selection(
         [
@@ -290,6 +297,30 @@ class SmbJourneyStep(models.Model):
                 enrollment, "done", "waiting", message=self.env._("Next step at %s UTC", due), due_at=due))
         return results
 
+    def _run_activity(self, enrollments):
+        """A to-do for the customer's salesperson (the journey's responsible
+        when the customer has none): the human stays in the loop."""
+        today = fields.Date.context_today(self)
+        partner_model = self.env["ir.model"]._get_id("res.partner")
+        fallback = self.journey_id.user_id or self.journey_id.create_uid
+        vals, results = [], []
+        for enrollment in enrollments:
+            partner = enrollment.partner_id
+            user = partner.user_id or partner.commercial_partner_id.user_id or fallback
+            vals.append({
+                "res_model_id": partner_model,
+                "res_id": partner.id,
+                "activity_type_id": self.activity_type_id.id,
+                "summary": self.activity_summary or self.name,
+                "note": self.activity_note,
+                "date_deadline": fields.Date.add(today, days=self.activity_days),
+                "user_id": user.id,
+            })
+            results.append(StepResult(enrollment, "done", "activity", message=user.name))
+        # sudo: the engine runs as the cron user and assigns to-dos to salespeople
+        self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(vals)
+        return results
+
     def _run_exit(self, enrollments):
         return [StepResult(e, "done", "exit_step", end_state="completed") for e in enrollments]
 
@@ -297,7 +328,9 @@ class SmbJourneyStep(models.Model):
         if self.condition_type in ("partner_domain", "record_domain"):
             domain = Domain(tools.safe_eval.safe_eval(self.condition_domain or "[]"))
             if self.condition_type == "partner_domain":
-                matching = set(enrollments.partner_id.filtered_domain(domain).ids)
+                # the journey's company: per-company values (tier, churn risk) read as that company's
+                partners = enrollments.partner_id.with_company(self.journey_id.company_id)
+                matching = set(partners.filtered_domain(domain).ids)
                 passed = lambda e: e.partner_id.id in matching  # noqa: E731
             else:
                 orders = enrollments.order_id

@@ -154,3 +154,113 @@ class TestChurnScoring(TransactionCase):
         self.assertRecordValues(run, [{"state": "failed", "message": "boom"}])
         self.env.invalidate_all()
         self.assertEqual(self.lapsed.smb_churn_band, band)
+
+
+@tagged("post_install", "-at_install")
+class TestChurnJourneys(TransactionCase):
+    """The 'churn risk rose' trigger, the activity step and the shipped win-back journey."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.company = cls.env.company
+        cls.company.email = "shop@example.com"
+        cls.seller = cls.env["res.users"].create({
+            "name": "Sally Seller", "login": "sally_churn", "email": "sally@example.com",
+            "group_ids": [Command.link(cls.env.ref("sales_team.group_sale_salesman").id)],
+        })
+        cls.product = cls.env["product.product"].create({"name": "Vinyl", "type": "consu", "taxes_id": [Command.clear()]})
+        cls.valuable, cls.small = cls.env["res.partner"].create([
+            {"name": "Valuable Vera", "email": "vera@example.com", "user_id": cls.seller.id},
+            {"name": "Small Sam", "email": "sam@example.com"},
+        ])
+        for partner in (cls.valuable, cls.small):
+            with freeze_time("2025-06-01 10:00:00"):
+                order = cls.env["sale.order"].create({
+                    "partner_id": partner.id,
+                    "order_line": [Command.create({"product_id": cls.product.id, "price_unit": 90,
+                                                   "tax_ids": [Command.clear()]})],
+                })
+                order.action_confirm()
+
+    def score(self, scores, values=None):
+        """A scoring run whose model answers ``scores`` (and predicted values) per customer."""
+        original = churn_lib.predict
+
+        def predict(*args, **kwargs):
+            ids, churn, orders, value, next_in = original(*args, **kwargs)
+            churn = np.array([scores.get(int(i), 0.1) for i in ids])
+            if values:
+                value = np.array([values.get(int(i), 0.0) for i in ids])
+            return ids, churn, orders, value, next_in
+
+        with patch.object(churn_lib, "predict", predict):
+            run = self.env["smb.churn.run"].score_customers(self.company)
+        self.env.invalidate_all()
+        return run
+
+    def journey(self, **vals):
+        journey = self.env["smb.journey"].create(dict({
+            "name": "At risk", "trigger": "churn_risk", "churn_band": "high", "reentry": "always",
+            "step_ids": [Command.create({"name": "Miss you", "step_type": "email", "subject": "We miss you",
+                                         "body_html": "<p>Come back</p>"})],
+        }, **vals))
+        journey.action_start()
+        return journey
+
+    def test_trigger_fires_once_when_the_risk_rises_not_every_night(self):
+        journey = self.journey()
+        self.score({})  # first run: everyone placed (low), quietly
+        self.score({self.valuable.id: 0.75})
+        self.assertEqual(journey.enrollment_ids.partner_id, self.valuable)
+        self.assertEqual(journey.enrollment_ids.res_model, "smb.churn.history")
+        self.score({self.valuable.id: 0.74})  # still high: no new entry
+        self.score({self.valuable.id: 0.66})  # within the hysteresis: still high
+        self.assertEqual(len(journey.enrollment_ids), 1)
+        self.score({self.valuable.id: 0.5})  # down to medium
+        self.score({self.valuable.id: 0.8})  # rises again: a new entry
+        self.assertEqual(len(journey.enrollment_ids), 2)
+        history = self.env["smb.churn.history"].search([("partner_id", "=", self.valuable.id)], order="id")
+        self.assertEqual(history.mapped("to_band"), ["low", "high", "medium", "high"])
+
+    def test_first_run_is_quiet(self):
+        journey = self.journey()
+        self.score({self.valuable.id: 0.9})
+        self.assertEqual(self.valuable.smb_churn_band, "high")
+        self.assertFalse(journey.enrollment_ids, "placing existing customers at go-live starts no journey")
+
+    def test_medium_band_journey_takes_rises_into_medium_or_high(self):
+        journey = self.journey(churn_band="medium")
+        self.score({})
+        self.score({self.valuable.id: 0.9, self.small.id: 0.5})
+        self.assertEqual(journey.enrollment_ids.partner_id, self.valuable | self.small)
+
+    def test_shipped_win_back_calls_valuable_customers_and_emails_everyone(self):
+        journey = self.env.ref("smb_journey.journey_win_back")
+        journey.action_start()
+        self.score({})
+        self.score({self.valuable.id: 0.9, self.small.id: 0.9}, values={self.valuable.id: 1200.0, self.small.id: 80.0})
+        self.assertEqual(journey.enrollment_ids.partner_id, self.valuable | self.small)
+        self.env["smb.journey.enrollment"].run_engine()
+        activities = self.env["mail.activity"].search([
+            ("res_model", "=", "res.partner"), ("res_id", "in", (self.valuable | self.small).ids)])
+        self.assertEqual(activities.res_id, self.valuable.id, "only the valuable customer gets a call")
+        self.assertEqual(activities.user_id, self.seller, "assigned to her salesperson")
+        email = journey.step_ids.filtered(lambda s: s.name == "We miss you")
+        mails = self.env["mail.mail"].search([("mailing_id", "=", email.mailing_id.id)])
+        self.assertEqual(len(mails), 2)
+        self.assertEqual(set(mails.mapped("subject")), {"We miss you, Valuable", "We miss you, Small"})
+
+    def test_activity_without_salesperson_goes_to_the_journey_responsible(self):
+        manager = self.env.ref("base.user_admin")
+        journey = self.journey(user_id=manager.id, step_ids=[Command.create({
+            "name": "Call", "step_type": "activity", "activity_summary": "Call them", "activity_days": 3})])
+        self.score({})
+        with freeze_time("2026-03-02 09:00:00"):
+            self.score({self.small.id: 0.9})
+            self.env["smb.journey.enrollment"].run_engine()
+        activity = self.env["mail.activity"].search([("res_model", "=", "res.partner"), ("res_id", "=", self.small.id)])
+        self.assertRecordValues(activity, [{"user_id": manager.id, "summary": "Call them",
+                                            "date_deadline": date(2026, 3, 5)}])
+        self.assertEqual(journey.enrollment_ids.log_ids.filtered(lambda l: l.outcome == "done").reason, "activity")

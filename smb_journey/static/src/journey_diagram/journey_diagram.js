@@ -9,6 +9,7 @@ const TYPE_ICONS = {
     email: "fa-envelope",
     wait: "fa-hourglass-half",
     condition: "fa-code-fork",
+    activity: "fa-user-circle",
     exit: "fa-sign-out",
 };
 
@@ -128,6 +129,8 @@ export class JourneyDiagram extends Component {
             summary = selectionLabel(step, "condition_type");
         } else if (type === "email") {
             summary = data.subject || "";
+        } else if (type === "activity") {
+            summary = data.activity_summary || "";
         }
         const stats = [];
         const add = (label, value, cls = "") => stats.push({ label, value, cls });
