@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Churn and customer value on CDNOW: smb_journey's model against its peers.
 
-LIBRARY LEVEL for now: this runs ``smb_journey/lib/churn.py`` (the code the
-nightly cron will call) directly on the CDNOW purchases, not yet through an
-Odoo database and the cron (issue 4 is not finished: see bench/README.md).
+Two rows for smb_journey: the nightly cron for real (CDNOW loaded into a
+scratch Odoo database as customers and confirmed orders, time frozen at the
+cutoff, ``smb.churn.run.score_customers()``, scores read back from the
+customers), and ``smb_journey/lib/churn.py`` called directly on the same
+purchases (``--no-odoo``: that row only).
 
 Split of the literature: calibration 1997-01-01 to 1997-09-30, holdout
 1997-10-01 to 1998-06-30 (273 days). Our model sees only the calibration
@@ -34,6 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "smb_journey" / "lib"))
 
 import churn  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+MARKER_REF = "CDNOW-"
 
 EPOCH = dt.date(1970, 1, 1)
 
@@ -127,11 +132,94 @@ def peers(history, ids, now, end, y_churn, revenue):
     return out
 
 
+def load_into_odoo(args, history):
+    """Install smb_journey on a scratch database (once, with --keep) and
+    insert CDNOW's customers and their purchases as confirmed orders (SQL:
+    the cron reads orders' dates and untaxed amounts; the rows have no lines)."""
+    import bench_engine  # noqa: PLC0415
+
+    scratch = argparse.Namespace(
+        db=args.db, keep=True, partners=0, orders=0, lines_per_order=1, carts=0, products=1, seed=42,
+        db_host=args.db_host, db_port=args.db_port, db_user=args.db_user, addons_path=None, load_language=None)
+    bench_engine.prepare_db(scratch)
+    conn = bench_engine.pg_connect(scratch, args.db)
+    try:
+        with conn.cursor() as cr:
+            cr.execute("SELECT count(*) FROM res_partner WHERE ref LIKE %s", [MARKER_REF + "%"])
+            if cr.fetchone()[0]:
+                return scratch
+            customers = np.unique(history.customer).tolist()
+            cr.execute("""
+                INSERT INTO res_partner (name, complete_name, ref, active, type, is_company, lang, autopost_bills,
+                                         create_uid, write_uid, create_date, write_date)
+                SELECT 'CDNOW customer ' || c, 'CDNOW customer ' || c, %s || c, true, 'contact', false, 'en_US', 'ask',
+                       1, 1, '1997-01-01', '1997-01-01'
+                  FROM unnest(%s::int[]) AS c""", [MARKER_REF, customers])
+            cr.execute("UPDATE res_partner SET commercial_partner_id = id WHERE ref LIKE %s", [MARKER_REF + "%"])
+            cr.execute("SELECT substr(ref, %s)::int, id FROM res_partner WHERE ref LIKE %s",
+                       [len(MARKER_REF) + 1, MARKER_REF + "%"])
+            partner_of = dict(cr.fetchall())
+            cr.execute("SELECT id, currency_id FROM res_company ORDER BY id LIMIT 1")
+            company_id, currency_id = cr.fetchone()
+            dates = [(EPOCH + dt.timedelta(days=int(d))).isoformat() + " 12:00:00" for d in history.day]
+            cr.execute("""
+                INSERT INTO sale_order (name, state, company_id, partner_id, partner_invoice_id, partner_shipping_id,
+                                        currency_id, currency_rate, date_order, amount_untaxed, amount_tax,
+                                        amount_total, locked, invoice_status, create_uid, write_uid, create_date,
+                                        write_date)
+                SELECT 'CDNOW' || lpad(n::text, 6, '0'), 'sale', %s, v.p, v.p, v.p, %s, 1.0, v.d, v.a, 0, v.a,
+                       false, 'no', 1, 1, v.d, v.d
+                  FROM unnest(%s::int[], %s::timestamp[], %s::numeric[]) WITH ORDINALITY AS v(p, d, a, n)""",
+                       [company_id, currency_id, [partner_of[int(c)] for c in history.customer], dates,
+                        history.amount.tolist()])
+            cr.execute("ANALYZE res_partner; ANALYZE sale_order")
+    finally:
+        conn.close()
+    return scratch
+
+
+def odoo_scores(args, history, now, horizon):
+    """Run the churn cron's scoring on the scratch database with time frozen
+    at the cutoff; returns {cdnow id: (score, clv)}, the run, wall seconds."""
+    from unittest.mock import patch  # noqa: PLC0415
+
+    import odoo_env  # noqa: PLC0415
+
+    load_into_odoo(args, history)
+    registry = odoo_env.load_registry(args.db, db_host=args.db_host, db_port=args.db_port, db_user=args.db_user)
+    from odoo import fields  # noqa: PLC0415
+
+    frozen = dt.datetime.combine(EPOCH + dt.timedelta(days=now), dt.time())
+    with odoo_env.environment(registry) as env, patch.object(fields.Datetime, "now", return_value=frozen):
+        company = env["res.company"].search([], order="id", limit=1)
+        company.smb_churn_horizon_days = horizon  # the holdout's length, as an admin would set it
+        start = time.perf_counter()
+        run = env["smb.churn.run"].score_customers(company)
+        seconds = time.perf_counter() - start
+        key = str(company.id)
+        env.cr.execute("""SELECT substr(ref, %s)::int, (smb_churn_score->>%s)::float8, (smb_clv->>%s)::float8
+                            FROM res_partner WHERE ref LIKE %s""", [len(MARKER_REF) + 1, key, key, MARKER_REF + "%"])
+        scores = {c: (s, v) for c, s, v in env.cr.fetchall()}
+        info = run.read(["state", "message", "customer_count", "model_kind", "model_reason", "holdout_auc",
+                         "holdout_ece", "train_rows", "top_features"])[0]
+    from odoo.modules.registry import Registry  # noqa: PLC0415
+    from odoo.sql_db import close_db  # noqa: PLC0415
+
+    Registry.delete(args.db)
+    close_db(args.db)
+    return scores, info, seconds
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "datasets" / "cdnow" / "CDNOW_master.txt"))
     parser.add_argument("--cutoff", default="1997-10-01", help="'now' of the model; the holdout starts here")
     parser.add_argument("--end", default="1998-07-01", help="end of the holdout (exclusive)")
+    parser.add_argument("--no-odoo", action="store_true", help="only the library row and the peers")
+    parser.add_argument("--db", default="smbj_bench_cdnow", help="scratch database, kept for the next run")
+    parser.add_argument("--db-host", default="127.0.0.1")
+    parser.add_argument("--db-port", type=int, default=5432)
+    parser.add_argument("--db-user", default="odoo")
     args = parser.parse_args(argv)
     history = load(args.data)
     now, end = day(dt.date.fromisoformat(args.cutoff)), day(dt.date.fromisoformat(args.end))
@@ -142,17 +230,28 @@ def main(argv=None):
     ids, p_churn, __, value, __ = churn.predict(fitted, history, now, clv_days=horizon)
     ours_seconds = time.perf_counter() - t
     y_churn, revenue = holdout_truth(history, ids, now, end)
-    rows = [metrics("smb_journey (lib/churn.py, calibration data only)", p_churn, value, y_churn, revenue,
-                    ours_seconds)]
+    rows = []
+    if not args.no_odoo:
+        scores, info, seconds = odoo_scores(args, history, now, horizon)
+        cron_churn = np.array([scores[int(c)][0] if scores.get(int(c)) else 1.0 for c in ids])
+        # smb_clv is the value over 12 months; the model's expected orders are linear in time
+        cron_value = np.array([(scores[int(c)][1] or 0.0) if scores.get(int(c)) else 0.0 for c in ids]) * horizon / 365
+        rows.append(metrics("smb_journey nightly cron (Odoo, time frozen at cutoff)", cron_churn, cron_value,
+                            y_churn, revenue, seconds))
+    rows.append(metrics("smb_journey lib/churn.py (calibration data only)", p_churn, value, y_churn, revenue,
+                        ours_seconds))
     rows += peers(history, ids, now, end, y_churn, revenue)
 
     print(f"CDNOW: {len(ids)} customers, calibration to {args.cutoff}, holdout {horizon} days; "
           f"actual holdout revenue {revenue.sum():,.0f}; churn base rate {y_churn.mean():.3f}")
-    print(f"our model: {fitted.kind}, {fitted.reason}; own validation {fitted.metrics}; "
-          f"top features {fitted.importances}\n")
-    print(f"{'model':<58}{'churn AUC':>10}{'revenue':>12}{'vs actual':>10}{'Spearman':>10}{'seconds':>9}")
+    print(f"library model: {fitted.kind}, {fitted.reason}; own validation {fitted.metrics}; "
+          f"top features {fitted.importances}")
+    if not args.no_odoo:
+        print(f"cron run: {info}")
+    print(f"\n{'model':<58}{'churn AUC':>10}{'revenue':>12}{'vs actual':>10}{'Spearman':>10}{'seconds':>9}")
     for r in rows:
-        revenue_cell = f"{r['revenue']:>12,.0f}{r['rev_err']:>+10.1%}" if r["revenue"] == r["revenue"] else f"{'-':>12}{'-':>10}"
+        has_revenue = r["revenue"] == r["revenue"]
+        revenue_cell = f"{r['revenue']:>12,.0f}{r['rev_err']:>+10.1%}" if has_revenue else f"{'-':>12}{'-':>10}"
         rho = f"{r['rho']:>10.3f}" if r["rho"] == r["rho"] else f"{'-':>10}"
         print(f"{r['name']:<58}{r['auc']:>10.4f}{revenue_cell}{rho}{r['seconds']:>9.1f}")
     return 0

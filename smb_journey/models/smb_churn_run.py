@@ -139,7 +139,15 @@ class SmbChurnRun(models.Model):
         currency: a single set-based query."""
         self.env["sale.order"].flush_model()
         self.env["res.partner"].flush_model(["commercial_partner_id"])
-        rows = self.env.execute_query(SQL(
+        rows = self.env.execute_query(self._history_sql(company, now))
+        if not rows:
+            return churn_lib.History.from_rows([])
+        array = np.asarray(rows, dtype=float)
+        return churn_lib.History(array[:, 0].astype(np.int64), array[:, 1], array[:, 2])
+
+    @api.model
+    def _history_sql(self, company, now):
+        return SQL(
             """
             SELECT p.commercial_partner_id, (o.date_order::date - DATE '1970-01-01') AS day,
                    SUM(o.amount_untaxed / COALESCE(NULLIF(o.currency_rate, 0), 1))
@@ -150,11 +158,7 @@ class SmbChurnRun(models.Model):
              ORDER BY 1, 2
             """,
             company.id, now,
-        ))
-        if not rows:
-            return churn_lib.History.from_rows([])
-        array = np.asarray(rows, dtype=float)
-        return churn_lib.History(array[:, 0].astype(np.int64), array[:, 1], array[:, 2])
+        )
 
     def _signals(self, company, now):
         """The addon's own signals as of any cutoff: journey email opens and

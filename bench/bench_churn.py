@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Churn scoring of every customer, end to end, against the bare feature SQL.
+
+In one run, on one scratch database with smb_journey installed and N generated
+customers with their order history (``generate.py``; default 100,000
+customers, 200,000 confirmed orders over two years, 1,000,000 lines):
+
+(floor)  the bare feature SQL alone: the one query that reads every
+         customer's purchases per day in the company currency (what the
+         scoring starts from), all rows fetched;
+(score)  ``smb.churn.run.score_customers()``: that query, the signals, the
+         features at every training cutoff, training with its time-based
+         validation, scoring, and the write of every customer's score, band,
+         value and next order date, with the band history.
+
+Each round runs in one transaction that is rolled back; rounds alternate
+which phase goes first. Prints seconds, the ratio of the scoring to the floor
+in the same round, and the run's own record (model, holdout AUC).
+
+Usage::
+
+    python3 bench/bench_churn.py                  # 100,000 partners, scratch DB dropped after
+    python3 bench/bench_churn.py --quick          # 5,000 partners
+    python3 bench/bench_churn.py --db smbj_bench_tiers --keep   # reuse the tier benchmark's database
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_engine  # noqa: E402
+import generate  # noqa: E402
+import odoo_env  # noqa: E402
+
+
+def one_round(registry, score_first):
+    from odoo import fields  # noqa: PLC0415
+
+    with odoo_env.environment(registry) as env:  # rolled back at the end
+        company = env.ref("base.main_company")
+        Run = env["smb.churn.run"]
+        results = {}
+
+        def floor():
+            rows = env.execute_query(Run._history_sql(company, fields.Datetime.now()))
+            return len(rows)
+
+        def score():
+            return Run.score_customers(company)
+
+        order = [("score", score), ("floor", floor)] if score_first else [("floor", floor), ("score", score)]
+        for name, fn in order:
+            start = time.perf_counter()
+            results[name] = fn()
+            results[name + "_s"] = time.perf_counter() - start
+        run = results["score"]
+        results["run"] = run.read(["state", "message", "customer_count", "horizon_days", "model_kind",
+                                   "model_reason", "holdout_auc", "holdout_ece", "train_rows", "high_count",
+                                   "medium_count"])[0]
+        env.cr.execute("SELECT count(*) FROM res_partner WHERE smb_churn_score ? %s", [str(company.id)])
+        results["written"] = env.cr.fetchone()[0]
+        return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", default="smbj_bench_churn", help="scratch database (default: smbj_bench_churn)")
+    parser.add_argument("--partners", type=int, default=100000)
+    parser.add_argument("--orders", type=int, default=None, help="generated orders (default: 2 x partners)")
+    parser.add_argument("--lines-per-order", type=int, default=5)
+    parser.add_argument("--carts", type=int, default=None)
+    parser.add_argument("--products", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=generate.SEED_DEFAULT)
+    parser.add_argument("--quick", action="store_true", help="smoke test with 5,000 partners")
+    parser.add_argument("--keep", action="store_true", help="keep the database, and reuse it if it exists")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--load-language", default=None)
+    bench_engine.add_connection_args(parser)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.partners = 5000
+    started = time.strftime("%Y-%m-%d %H:%M")
+    status = 0
+    try:
+        registry = bench_engine.open_scratch(args)
+        with odoo_env.environment(registry) as env:
+            env.cr.execute("SELECT count(*) FROM sale_order_line l JOIN sale_order o ON o.id = l.order_id "
+                           "WHERE o.state = 'sale'")
+            lines = env.cr.fetchone()[0]
+            env.cr.execute("SELECT count(*) FROM sale_order WHERE state = 'sale'")
+            orders = env.cr.fetchone()[0]
+        print(f"Data: {orders} confirmed orders, {lines} confirmed order lines", flush=True)
+        one_round(registry, True)  # warm-up
+        rounds = []
+        for round_no in range(1, args.rounds + 1):
+            result = one_round(registry, bool(round_no % 2))
+            rounds.append(result)
+            print(f"Round {round_no}/{args.rounds}: floor {result['floor_s']:.2f}s ({result['floor']} rows), "
+                  f"scoring end to end {result['score_s']:.2f}s (x{result['score_s'] / result['floor_s']:.1f})",
+                  flush=True)
+        last = rounds[-1]
+        floor = statistics.median(r["floor_s"] for r in rounds)
+        score = statistics.median(r["score_s"] for r in rounds)
+        ratio = statistics.median(r["score_s"] / r["floor_s"] for r in rounds)
+        print(f"\nResults: {started}, {os.cpu_count()} CPUs, {args.rounds} round(s), median\n")
+        print(f"{'phase':<52}{'seconds':>10}{'x floor':>10}")
+        print(f"{'floor: bare feature SQL (purchases per customer-day)':<52}{floor:>10.2f}{1:>10.2f}")
+        print(f"{'scoring end to end (features, training, scoring, writing)':<52}{score:>10.2f}{ratio:>10.1f}")
+        print(f"\nRATIO scoring / bare feature SQL: {ratio:.1f}; scoring wall time {score:.1f}s (goal: under 60 s)")
+        print(f"checks: run {last['run']}; customers with a score written: {last['written']}")
+        if last["run"]["state"] != "done" or score >= 60:
+            status = 1
+            print("FAILED: the run failed or took 60 s or more")
+    finally:
+        bench_engine.close_scratch(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
