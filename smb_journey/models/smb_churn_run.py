@@ -68,8 +68,9 @@ class SmbChurnRun(models.Model):
             self.env["ir.cron"]._commit_progress(1)
 
     def action_score_now(self):
-        self.score_customers(self.env.company)
-        return {"type": "ir.actions.client", "tag": "reload"}
+        """Score the current company's customers now and open the run."""
+        run = self.score_customers(self.env.company)
+        return {"type": "ir.actions.act_window", "res_model": self._name, "res_id": run.id, "view_mode": "form"}
 
     @api.model
     def score_customers(self, company=None):

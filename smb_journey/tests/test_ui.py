@@ -37,3 +37,23 @@ class TestJourneyUi(HttpCase):
         self.start_tour("/odoo/action-smb_journey.smb_loyalty_tier_action", "smb_journey_tier_report_tour",
                         login="admin")
         self.assertTrue(self.env.ref("base.main_company").smb_tiers_computed_at)
+
+    def test_admin_scores_churn_and_reads_the_run(self):
+        self.env["sale.order"].create({
+            "partner_id": self.env["res.partner"].create({"name": "Churn Tour"}).id,
+            "order_line": [(0, 0, {"product_id": self.env["product.product"].create(
+                {"name": "Tour record", "type": "consu"}).id, "price_unit": 30})],
+        }).action_confirm()
+        self.start_tour("/odoo/action-smb_journey.smb_churn_run_action", "smb_journey_churn_tour", login="admin")
+        self.assertTrue(self.env["smb.churn.run"].search([("state", "=", "done")]))
+
+    def test_salesperson_sees_the_churn_risk_on_the_contact(self):
+        seller = new_test_user(self.env, "churn_seller", groups="sales_team.group_sale_salesman")
+        customer = self.env["res.partner"].create({"name": "Risky Customer"})
+        key = str(self.env.company.id)
+        # the scoring writes these columns in SQL (see smb.churn.run._write_scores)
+        self.env.cr.execute(
+            "UPDATE res_partner SET smb_churn_band = jsonb_build_object(%s, 'high'), "
+            "smb_churn_score = jsonb_build_object(%s, 0.82), smb_clv = jsonb_build_object(%s, 640.0) WHERE id = %s",
+            [key, key, key, customer.id])
+        self.start_tour(f"/odoo/contacts/{customer.id}", "smb_journey_churn_contact_tour", login=seller.login)

@@ -95,3 +95,38 @@ registry.category("web_tour.tours").add("smb_journey_tier_report_tour", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("smb_journey_churn_tour", {
+    steps: () => [
+        {
+            content: "Score the customers now",
+            trigger: ".o_list_view button[name='action_score_now']",
+            run: "click",
+        },
+        {
+            content: "The run opens with the model it used and why",
+            trigger: ".o_form_view .o_field_widget[name='model_kind']:contains('Statistical (fallback)')",
+        },
+        {
+            trigger: ".o_form_view .o_field_widget[name='model_reason']:contains('history')",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("smb_journey_churn_contact_tour", {
+    steps: () => [
+        {
+            content: "Open the Loyalty & Risk tab",
+            trigger: ".o_notebook .nav-link:contains('Risk')",
+            run: "click",
+        },
+        {
+            content: "The churn band is shown",
+            trigger: ".o_field_widget[name='smb_churn_band'] .badge:contains('High')",
+        },
+        {
+            content: "And the predicted value",
+            trigger: ".o_field_widget[name='smb_clv']",
+        },
+    ],
+});
