@@ -253,7 +253,9 @@ install_demo() {
               FROM smb_loyalty_tier t
               LEFT JOIN res_partner p ON (p.smb_tier_id->>t.company_id::text)::int = t.id
                                      AND p.id = p.commercial_partner_id
-             GROUP BY t.id, t.name ORDER BY t.min_spend"
+             GROUP BY t.id, t.name ORDER BY t.min_spend" \
+        -c "SELECT r.date AS churn_scored_on, r.model_kind, r.customer_count AS customers, r.high_count AS high_risk,
+                   r.medium_count AS medium_risk FROM smb_churn_run r ORDER BY r.id DESC LIMIT 1"
 }
 
 serve() {
