@@ -70,16 +70,8 @@ def one_round(registry, score_first):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="smbj_bench_churn", help="scratch database (default: smbj_bench_churn)")
-    parser.add_argument("--partners", type=int, default=100000)
-    parser.add_argument("--orders", type=int, default=None, help="generated orders (default: 2 x partners)")
-    parser.add_argument("--lines-per-order", type=int, default=5)
-    parser.add_argument("--carts", type=int, default=None)
-    parser.add_argument("--products", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=generate.SEED_DEFAULT)
-    parser.add_argument("--quick", action="store_true", help="smoke test with 5,000 partners")
-    parser.add_argument("--keep", action="store_true", help="keep the database, and reuse it if it exists")
+    bench_engine.add_data_args(parser, partners=100000, lines_per_order=5, quick=5000)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--load-language", default=None)
     bench_engine.add_connection_args(parser)
     args = parser.parse_args(argv)
     if args.quick:

@@ -142,6 +142,19 @@ def install_db(args):
     return elapsed
 
 
+def add_data_args(parser, partners, lines_per_order, quick):
+    """Options of the generated data, shared by the benchmarks."""
+    parser.add_argument("--partners", type=int, default=partners)
+    parser.add_argument("--orders", type=int, default=None, help="generated orders (default: 2 x partners)")
+    parser.add_argument("--lines-per-order", type=int, default=lines_per_order)
+    parser.add_argument("--carts", type=int, default=None, help="generated carts (default: partners / 20)")
+    parser.add_argument("--products", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=generate.SEED_DEFAULT)
+    parser.add_argument("--quick", action="store_true", help=f"smoke test with {quick:,} partners")
+    parser.add_argument("--keep", action="store_true", help="keep the database, and reuse it if it exists")
+    parser.add_argument("--load-language", default=None, help="e.g. fr_FR,de_DE: customers get these languages")
+
+
 def add_connection_args(parser):
     """Database and addons options shared by the benchmarks."""
     parser.add_argument("--db-host", default="127.0.0.1")
@@ -429,14 +442,7 @@ def print_table(rows_data):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="smbj_bench", help="scratch database (default: smbj_bench)")
-    parser.add_argument("--partners", type=int, default=10000)
-    parser.add_argument("--quick", action="store_true", help="smoke test with 1,000 partners")
-    parser.add_argument("--keep", action="store_true", help="keep the database, and reuse it if it exists")
-    parser.add_argument("--orders", type=int, default=None, help="generated orders (default: 2 x partners)")
-    parser.add_argument("--lines-per-order", type=int, default=3)
-    parser.add_argument("--carts", type=int, default=None, help="generated carts (default: partners / 20)")
-    parser.add_argument("--products", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=generate.SEED_DEFAULT)
+    add_data_args(parser, partners=10000, lines_per_order=3, quick=1000)
     parser.add_argument("--engine-entry", choices=["cron", "run_engine", "ir_cron"], default="cron",
                         help="cron: call _cron_process() until nothing is due (default); run_engine: the "
                         "one-transaction API; ir_cron: the real cron runner (method_direct_trigger)")
@@ -445,7 +451,6 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=1,
                         help="measure each phase this many times, alternating which goes first")
     parser.add_argument("--profile", action="store_true", help="cProfile both measured phases, print top functions")
-    parser.add_argument("--load-language", default=None, help="e.g. fr_FR,de_DE: customers get these languages")
     add_connection_args(parser)
     args = parser.parse_args(argv)
     if args.quick:

@@ -6,6 +6,7 @@ from . import mail_blacklist
 from . import mailing_mailing
 from . import mailing_trace
 from . import res_partner
+from . import smb_customer_insight_mixin
 from . import crm_lead
 from . import sale_order
 from . import res_users

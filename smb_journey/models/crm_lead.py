@@ -1,27 +1,11 @@
-from odoo import api, fields, models
+from odoo import fields, models
 
 
 class CrmLead(models.Model):
-    _inherit = "crm.lead"
+    _name = "crm.lead"
+    _inherit = ["crm.lead", "smb.customer.insight.mixin"]
 
     smb_enrollment_count = fields.Integer("Journey Count", compute="_compute_smb_enrollment_count")
-    smb_tier_id = fields.Many2one("smb.loyalty.tier", "Loyalty Tier", compute="_compute_smb_tier")
-    smb_tier_color = fields.Integer(compute="_compute_smb_tier")
-    smb_trailing_spend = fields.Monetary(
-        "Customer's Trailing Spend", compute="_compute_smb_tier", currency_field="company_currency")
-    smb_churn_band = fields.Selection(
-        [("low", "Low"), ("medium", "Medium"), ("high", "High")], "Churn Risk", compute="_compute_smb_tier")
-    smb_clv = fields.Monetary("Predicted Value (12 months)", compute="_compute_smb_tier", currency_field="company_currency")
-
-    @api.depends("partner_id", "company_id")
-    def _compute_smb_tier(self):
-        for lead in self:
-            customer = lead.partner_id.commercial_partner_id.with_company(lead.company_id or self.env.company)
-            lead.smb_tier_id = customer.smb_tier_id
-            lead.smb_tier_color = customer.smb_tier_id.color
-            lead.smb_trailing_spend = customer.smb_trailing_spend
-            lead.smb_churn_band = customer.smb_churn_band
-            lead.smb_clv = customer.smb_clv
 
     def _compute_smb_enrollment_count(self):
         Enrollment = self.env["smb.journey.enrollment"]

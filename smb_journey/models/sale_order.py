@@ -1,29 +1,12 @@
-from odoo import api, fields, models
+from odoo import fields, models
 
 
 class SaleOrder(models.Model):
-    _inherit = "sale.order"
+    _name = "sale.order"
+    _inherit = ["sale.order", "smb.customer.insight.mixin"]
 
     smb_enrollment_ids = fields.One2many("smb.journey.enrollment", "order_id", "Journey Enrollments")
     smb_enrollment_count = fields.Integer("Journeys", compute="_compute_smb_enrollment_count")
-    smb_tier_id = fields.Many2one("smb.loyalty.tier", "Loyalty Tier", compute="_compute_smb_tier")
-    smb_tier_color = fields.Integer(compute="_compute_smb_tier")
-    smb_trailing_spend = fields.Monetary(
-        "Customer's Trailing Spend", compute="_compute_smb_tier", currency_field="smb_company_currency_id")
-    smb_churn_band = fields.Selection(
-        [("low", "Low"), ("medium", "Medium"), ("high", "High")], "Churn Risk", compute="_compute_smb_tier")
-    smb_clv = fields.Monetary("Predicted Value (12 months)", compute="_compute_smb_tier", currency_field="smb_company_currency_id")
-    smb_company_currency_id = fields.Many2one(related="company_id.currency_id", string="Company Currency")
-
-    @api.depends("partner_id", "company_id")
-    def _compute_smb_tier(self):
-        for order in self:
-            customer = order.partner_id.commercial_partner_id.with_company(order.company_id)
-            order.smb_tier_id = customer.smb_tier_id
-            order.smb_tier_color = customer.smb_tier_id.color
-            order.smb_trailing_spend = customer.smb_trailing_spend
-            order.smb_churn_band = customer.smb_churn_band
-            order.smb_clv = customer.smb_clv
 
     def _compute_smb_enrollment_count(self):
         counts = dict(self.env["smb.journey.enrollment"]._read_group(

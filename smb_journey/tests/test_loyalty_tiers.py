@@ -176,6 +176,15 @@ class TestTierRules(TierCase):
         lead = self.env["crm.lead"].create({
             "name": "More teapots", "partner_id": self.customer.id, "company_id": self.company.id})
         self.assertEqual(lead.smb_tier_id, self.gold)
+        # and the churn risk and value the nightly scoring wrote
+        self.env["smb.churn.run"].score_customers(self.company)
+        self.env.invalidate_all()
+        self.assertTrue(self.customer.smb_churn_band)
+        for record in (order, lead):
+            self.assertEqual(record.smb_churn_band, self.customer.smb_churn_band)
+            self.assertEqual(record.smb_churn_score, self.customer.smb_churn_score)
+            self.assertEqual(record.smb_clv, self.customer.smb_clv)
+            self.assertEqual(record.smb_next_order_date, self.customer.smb_next_order_date)
 
     def test_report_counts_customer_accounts_per_tier(self):
         acme = self.env["res.partner"].create({"name": "Acme", "is_company": True})
