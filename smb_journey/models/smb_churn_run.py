@@ -154,7 +154,7 @@ class SmbChurnRun(models.Model):
                    SUM(o.amount_untaxed / COALESCE(NULLIF(o.currency_rate, 0), 1))
               FROM sale_order o
               JOIN res_partner p ON p.id = o.partner_id
-             WHERE o.state = 'sale' AND o.company_id = %s AND o.date_order < %s
+             WHERE o.state = 'sale' AND o.company_id = %s AND o.date_order <= %s
              GROUP BY 1, 2
              ORDER BY 1, 2
             """,
