@@ -6,7 +6,11 @@ from odoo.fields import Domain
 from odoo.tools import SQL
 
 from odoo.addons.smb_journey.lib import tiers as tiers_lib
+from odoo.addons.smb_journey.models.smb_churn_run import CHURN_COLUMNS
 from odoo.addons.smb_journey.models.smb_loyalty_tier import TIER_COLUMNS
+
+# derived per-company values of the commercial partner that its contacts carry too
+SHARED_COLUMNS = TIER_COLUMNS + CHURN_COLUMNS
 
 
 class ResPartner(models.Model):
@@ -123,32 +127,30 @@ class ResPartner(models.Model):
         return res
 
     def _smb_copy_commercial_tier(self, former=None):
-        """Contacts share their commercial partner's tier: copy its values, in
-        every company at once. A partner that became its own commercial
-        partner is recomputed instead, and so is the account it left
-        (``former``), whose spend no longer counts its orders."""
+        """Contacts share their commercial partner's tier and churn risk: copy
+        its values, in every company at once. A partner that became its own
+        commercial partner starts empty and has its tier recomputed (its churn
+        risk comes with the next scoring), and the account it left
+        (``former``) is recomputed too: its spend no longer counts its orders."""
         contacts = self.filtered(lambda p: p.commercial_partner_id != p)
         if contacts:
             self.flush_recordset(["commercial_partner_id"])
             self.env.cr.execute(SQL(
-                """UPDATE res_partner p
-                      SET smb_tier_id = c.smb_tier_id, smb_tier_since = c.smb_tier_since,
-                          smb_trailing_spend = c.smb_trailing_spend, smb_tier_order_count = c.smb_tier_order_count,
-                          smb_tier_grace_since = c.smb_tier_grace_since
-                     FROM res_partner c
+                """UPDATE res_partner p SET %s FROM res_partner c
                     WHERE c.id = p.commercial_partner_id AND p.id = ANY(%s)""",
+                SQL(", ").join(SQL("%s = c.%s", SQL.identifier(col), SQL.identifier(col)) for col in SHARED_COLUMNS),
                 contacts.ids,
             ))
-            contacts.invalidate_recordset(list(TIER_COLUMNS))
+            contacts.invalidate_recordset(list(SHARED_COLUMNS))
         detached = self - contacts
         if detached:
             # a contact become an account of its own starts from its own orders
             self.env.cr.execute(SQL(
                 "UPDATE res_partner SET %s WHERE id = ANY(%s)",
-                SQL(", ").join(SQL("%s = NULL", SQL.identifier(column)) for column in TIER_COLUMNS),
+                SQL(", ").join(SQL("%s = NULL", SQL.identifier(column)) for column in SHARED_COLUMNS),
                 detached.ids,
             ))
-            detached.invalidate_recordset(list(TIER_COLUMNS))
+            detached.invalidate_recordset(list(SHARED_COLUMNS))
         accounts = detached | (former or self.browse())
         if accounts and self.env["smb.loyalty.tier"].sudo().search_count([], limit=1):
             # sudo: tiers are derived data, recomputed whoever edits the contact

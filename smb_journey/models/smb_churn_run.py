@@ -16,6 +16,8 @@ from odoo.addons.smb_journey.lib import churn as churn_lib
 _logger = logging.getLogger(__name__)
 
 EPOCH = date(1970, 1, 1)
+# advisory lock namespace of a company's scoring (the second key is the company id)
+SCORING_LOCK = 0x5B3C
 # the partner columns a scoring run owns (company-dependent: one value per company)
 CHURN_COLUMNS = ("smb_churn_score", "smb_churn_band", "smb_clv", "smb_next_order_date")
 
@@ -32,7 +34,8 @@ class SmbChurnRun(models.Model):
 
     date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True, index=True)
     company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
-    state = fields.Selection([("done", "Done"), ("failed", "Failed")], required=True, readonly=True)
+    state = fields.Selection(
+        [("done", "Done"), ("skipped", "Skipped"), ("failed", "Failed")], required=True, readonly=True)
     message = fields.Text(readonly=True)
     customer_count = fields.Integer("Customers Scored", readonly=True)
     horizon_days = fields.Integer("Horizon (days)", readonly=True)
@@ -86,6 +89,13 @@ class SmbChurnRun(models.Model):
 
     def _score_company(self, company):
         started = time.perf_counter()
+        # one scoring of a company at a time (the cron and Score Now): the
+        # second would rewrite the same customers and fail on them
+        locked = self.env.execute_query(SQL(
+            "SELECT pg_try_advisory_xact_lock(%s, %s)", SCORING_LOCK, company.id))[0][0]
+        if not locked:
+            return self.create({"company_id": company.id, "state": "skipped",
+                                "message": self.env._("Another scoring of this company was running.")})
         now = fields.Datetime.now()
         today = (now.date() - EPOCH).days + 1  # as of the end of today: today's orders count
         try:

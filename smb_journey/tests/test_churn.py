@@ -90,6 +90,9 @@ class TestChurnScoring(TransactionCase):
         self.assertGreater(self.regular.smb_clv, self.lapsed.smb_clv)
         self.assertTrue(self.regular.smb_next_order_date)
         self.assertEqual(self.contact.smb_churn_band, self.regular.smb_churn_band, "contacts carry their company's")
+        newcomer = self.env["res.partner"].create({"name": "Rita's new colleague", "parent_id": self.regular.id})
+        self.assertEqual((newcomer.smb_churn_band, newcomer.smb_clv), (self.regular.smb_churn_band, self.regular.smb_clv),
+                         "a new contact joins with the company's risk and value")
         self.assertEqual(self.regular.write_date, before, "scores are written without touching write_date")
 
     def test_trained_model_is_recorded_with_its_holdout_quality(self):

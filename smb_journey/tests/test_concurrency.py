@@ -225,3 +225,21 @@ class TestConcurrentTierRecompute(ConcurrentCase):
         self.assertIn("b", results, "B finished without raising")
         self.assertEqual(self._count("loyalty.card", [
             ("partner_id", "=", self.partner_id), ("program_id", "=", self.program_id)]), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentChurnScoring(ConcurrentCase):
+    """The nightly scoring and Score Now on the same company at once."""
+
+    def test_second_scoring_of_a_company_is_skipped_with_a_reason(self):
+        from odoo.addons.smb_journey.models.smb_churn_run import SCORING_LOCK  # noqa: PLC0415
+
+        with self.registry.cursor() as busy_cr, self.registry.cursor() as cr:
+            busy = self._env(busy_cr)
+            company = busy.ref("base.main_company")
+            busy_cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SCORING_LOCK, company.id])  # a run in progress
+            run = self._env(cr)["smb.churn.run"].score_customers(self._env(cr).company)
+            self.assertEqual(run.state, "skipped")
+            self.assertIn("Another scoring", run.message)
+            cr.rollback()
+            busy_cr.rollback()
