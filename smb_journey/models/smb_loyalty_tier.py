@@ -1,5 +1,3 @@
-import logging
-
 import psycopg2.errors
 from dateutil.relativedelta import relativedelta
 
@@ -8,8 +6,6 @@ from odoo.exceptions import ValidationError
 from odoo.tools import SQL, format_date, formatLang
 
 from odoo.addons.smb_journey.lib import tiers as tiers_lib
-
-_logger = logging.getLogger(__name__)
 
 # the partner columns a recompute owns (company-dependent: one value per company)
 TIER_COLUMNS = (
@@ -261,7 +257,6 @@ class SmbLoyaltyTier(models.Model):
         self.env["res.partner"].flush_model()
         self.env["sale.order"].flush_model()
         self.env["account.move"].flush_model()
-        restrict = SQL("AND id = ANY(%s)", commercial_ids) if commercial_ids is not None else SQL()
         n = len(windows)
         # Unchanged spend and rules mean an unchanged decision: a full pass
         # only brings back the customers whose numbers moved, who are in a
@@ -272,8 +267,7 @@ class SmbLoyaltyTier(models.Model):
             or (rules_date and rules_date >= company.smb_tiers_computed_at)
         )
         rows = self.env.execute_query(self._recompute_sql(
-            company, windows, commercial_ids, key, restrict,
-            only_moved=None if evaluate_all else [t.id for t in ranked],
+            company, windows, commercial_ids, only_moved=None if evaluate_all else [t.id for t in ranked],
         ))
         updates, changes = [], []
         qualify, decide, shown_window = tiers_lib.qualify, tiers_lib.decide, tiers_lib.shown_window
@@ -306,10 +300,11 @@ class SmbLoyaltyTier(models.Model):
         self._stamp(company, commercial_ids)
         return len(changes)
 
-    def _recompute_sql(self, company, windows, commercial_ids, key, restrict, only_moved=None):
+    def _recompute_sql(self, company, windows, commercial_ids, only_moved=None):
         """Spends per window beside the values held; ``only_moved`` (the active
         tier ids) keeps only the rows a single-window pass must decide again."""
         n = len(windows)
+        restrict = SQL("AND id = ANY(%s)", commercial_ids) if commercial_ids is not None else SQL()
         moved = SQL("""
             WHERE h.partner_id IS NULL OR h.grace_since IS NOT NULL OR h.spend IS NULL
                OR (h.tier_id IS NOT NULL AND NOT h.tier_id = ANY(%(active)s))
@@ -333,7 +328,8 @@ class SmbLoyaltyTier(models.Model):
               FROM spend s FULL JOIN held h ON h.partner_id = s.partner_id
             %(moved)s
             """,
-            spend=self._spend_query(company, windows, commercial_ids), key=key, restrict=restrict, moved=moved,
+            spend=self._spend_query(company, windows, commercial_ids), key=str(company.id), restrict=restrict,
+            moved=moved,
             spend_columns=SQL(", ").join(SQL("s.%s", SQL.identifier(f"c{i}")) for i in range(2 * n)),
         )
 
@@ -415,7 +411,8 @@ class SmbLoyaltyTier(models.Model):
         announce = source != "initial"
         cards = {}
         if announce:
-            rewarded = [(c[0], self.browse(c[2])) for c in changes if c[3] == "upgrade" and self.browse(c[2]).reward_program_id]
+            upgrades = [(c[0], self.browse(c[2])) for c in changes if c[3] == "upgrade"]
+            rewarded = [(partner_id, tier) for partner_id, tier in upgrades if tier.reward_program_id]
             new_cards = self.env["loyalty.card"].create([{
                 "program_id": tier.reward_program_id.id,
                 "partner_id": partner_id,
@@ -477,7 +474,7 @@ class SmbLoyaltyTier(models.Model):
         the reward code of the upgrade that started the journey (else of the
         latest upgrade to the tier held)."""
         History = self.env["smb.loyalty.tier.history"]
-        partners = enrollments.commercial_partner_id.with_company(company)
+        partners = enrollments.commercial_partner_id
         triggering = {
             e.id: History.browse(e.res_id) for e in enrollments if e.res_model == History._name and e.res_id
         }
@@ -487,18 +484,17 @@ class SmbLoyaltyTier(models.Model):
             ("change", "=", "upgrade"), ("reward_card_id", "!=", False),
         ], order="date desc, id desc"):
             latest.setdefault((row.partner_id.id, row.to_tier_id.id), row)
-        ranked, __ = self.search([("company_id", "=", company.id)])._ranked()
         result = {}
         for enrollment in enrollments:
-            env = self.with_context(lang=enrollment.partner_id.lang or "en_US").env
-            partner = enrollment.commercial_partner_id.with_company(company).with_env(env)
+            # the journey's company and the customer's language (with_env would drop a with_company)
+            env = self.with_company(company).with_context(lang=enrollment.partner_id.lang or "en_US").env
+            partner = enrollment.commercial_partner_id.with_env(env)
             tier = partner.smb_tier_id
             row = triggering.get(enrollment.id)
             if not (row and row.exists() and row.partner_id == enrollment.commercial_partner_id):
                 row = latest.get((partner.id, tier.id))
             card = row.reward_card_id if row else self.env["loyalty.card"]
-            following = tiers_lib.next_tier(ranked, tier.id or None)
-            following = self.browse(following.id).with_env(env) if following else self.browse()
+            following = partner.smb_tier_next_id
             currency = company.currency_id
             result[enrollment.id] = {
                 "name": tier.name or "",
@@ -508,9 +504,8 @@ class SmbLoyaltyTier(models.Model):
                 "order_count": partner.smb_tier_order_count,
                 "grace_until": format_date(env, partner.smb_tier_grace_end) if partner.smb_tier_grace_end else "",
                 "next_name": following.name or "",
-                "to_next": formatLang(env, max(following.min_spend - partner.smb_trailing_spend, 0.0),
-                                      currency_obj=currency) if following else "",
-                "orders_to_next": max(following.min_orders - partner.smb_tier_order_count, 0) if following else 0,
+                "to_next": formatLang(env, partner.smb_tier_missing_amount, currency_obj=currency) if following else "",
+                "orders_to_next": partner.smb_tier_missing_orders,
                 "reward_code": card.code or "",
                 "reward_description": (card.program_id.reward_ids[:1].description or card.program_id.name or "") if card else "",
                 "reward_expires": format_date(env, card.expiration_date) if card.expiration_date else "",
