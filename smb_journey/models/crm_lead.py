@@ -1,4 +1,7 @@
+from collections import defaultdict
+
 from odoo import fields, models
+from odoo.fields import Domain
 
 
 class CrmLead(models.Model):
@@ -8,12 +11,19 @@ class CrmLead(models.Model):
     smb_enrollment_count = fields.Integer("Journey Count", compute="_compute_smb_enrollment_count")
 
     def _compute_smb_enrollment_count(self):
-        Enrollment = self.env["smb.journey.enrollment"]
+        """Journeys of the lead itself or of its customer's company: one query for all leads."""
+        commercial = {lead.id: lead.partner_id.commercial_partner_id for lead in self}
+        partners = self.env["res.partner"].union(*commercial.values())
+        domain = Domain("lead_id", "in", self.ids)
+        if partners:
+            domain |= Domain("partner_id", "child_of", partners.ids)
+        by_lead, by_commercial = defaultdict(set), defaultdict(set)
+        for enrollment in self.env["smb.journey.enrollment"].search(domain) if self.ids else []:
+            by_lead[enrollment.lead_id.id].add(enrollment.id)
+            by_commercial[enrollment.partner_id.commercial_partner_id.id].add(enrollment.id)
         for lead in self:
-            domain = [("lead_id", "=", lead.id)]
-            if lead.partner_id:
-                domain = ["|", ("partner_id", "child_of", lead.partner_id.commercial_partner_id.id)] + domain
-            lead.smb_enrollment_count = Enrollment.search_count(domain) if lead.id else 0
+            found = by_lead[lead.id] | (by_commercial[commercial[lead.id].id] if commercial[lead.id] else set())
+            lead.smb_enrollment_count = len(found) if lead.id else 0
 
     def action_view_smb_enrollments(self):
         self.ensure_one()

@@ -2,7 +2,6 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.fields import Domain
-
 from odoo.tools import SQL
 
 from odoo.addons.smb_journey.lib import tiers as tiers_lib
