@@ -155,6 +155,19 @@ def add_data_args(parser, partners, lines_per_order, quick):
     parser.add_argument("--load-language", default=None, help="e.g. fr_FR,de_DE: customers get these languages")
 
 
+def parse_scratch_args(argv, doc, db, rounds, partners=100000, lines_per_order=5, quick=5000):
+    """The command line of a benchmark on a generated scratch database."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--db", default=db, help=f"scratch database (default: {db})")
+    add_data_args(parser, partners=partners, lines_per_order=lines_per_order, quick=quick)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    add_connection_args(parser)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.partners = quick
+    return args
+
+
 def add_connection_args(parser):
     """Database and addons options shared by the benchmarks."""
     parser.add_argument("--db-host", default="127.0.0.1")
@@ -168,6 +181,17 @@ def open_scratch(args):
     prepare_db(args)
     return odoo_env.load_registry(args.db, db_host=args.db_host, db_port=args.db_port,
                                   db_user=args.db_user, addons_path=args.addons_path)
+
+
+def print_data_summary(registry):
+    """One line on what the scratch database holds."""
+    with odoo_env.environment(registry) as env:
+        env.cr.execute("""SELECT (SELECT count(*) FROM res_partner),
+                                 (SELECT count(*) FROM sale_order WHERE state = 'sale'),
+                                 (SELECT count(*) FROM sale_order_line l JOIN sale_order o ON o.id = l.order_id
+                                   WHERE o.state = 'sale')""")
+        partners, orders, lines = env.cr.fetchone()
+    print(f"Data: {partners} partners, {orders} confirmed orders, {lines} confirmed order lines", flush=True)
 
 
 def close_scratch(args):

@@ -29,7 +29,6 @@ Usage::
     python3 bench/bench_tiers.py --keep --rounds 3
 """
 
-import argparse
 import os
 import statistics
 import sys
@@ -41,7 +40,6 @@ from unittest.mock import patch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_engine  # noqa: E402
-import generate  # noqa: E402
 import odoo_env  # noqa: E402
 
 FLOOR_SQL = """
@@ -131,29 +129,14 @@ def one_round(registry, company_id, floor_first):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", default="smbj_bench_tiers", help="scratch database (default: smbj_bench_tiers)")
-    bench_engine.add_data_args(parser, partners=100000, lines_per_order=5, quick=5000)
-    parser.add_argument("--rounds", type=int, default=3)
-    bench_engine.add_connection_args(parser)
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.partners = 5000
-
+    args = bench_engine.parse_scratch_args(argv, __doc__, db="smbj_bench_tiers", rounds=3)
     started = time.strftime("%Y-%m-%d %H:%M")
     status = 0
     try:
         registry = bench_engine.open_scratch(args)
+        bench_engine.print_data_summary(registry)
         with odoo_env.environment(registry) as env:
             company_id = env.ref("base.main_company").id
-            env.cr.execute("SELECT count(*) FROM sale_order_line l JOIN sale_order o ON o.id = l.order_id "
-                           "WHERE o.state = 'sale'")
-            lines = env.cr.fetchone()[0]
-            env.cr.execute("SELECT count(*) FROM sale_order WHERE state = 'sale'")
-            orders = env.cr.fetchone()[0]
-            env.cr.execute("SELECT count(*) FROM res_partner")
-            partners = env.cr.fetchone()[0]
-        print(f"Data: {partners} partners, {orders} confirmed orders, {lines} confirmed order lines", flush=True)
         one_round(registry, company_id, True)  # warm-up: caches, plans
         rounds = []
         for round_no in range(1, args.rounds + 1):
