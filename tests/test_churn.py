@@ -111,14 +111,16 @@ def test_tiny_shop_falls_back_to_the_statistical_model():
     assert (value > 0).all()
 
 
-def test_spend_per_order_shrinks_few_orders_to_the_shop_average():
-    X = np.zeros((2, len(FEATURES)))
-    X[:, FEATURES.index("orders")] = [1, 50]
-    X[:, FEATURES.index("avg_order_value")] = [1000.0, 1000.0 * 0 + 10.0]
-    shop_mean = (1 * 1000 + 50 * 10) / 51
-    spend = spend_per_order(X)
-    assert spend[0] == pytest.approx((1000 + 3 * shop_mean) / 4)
-    assert spend[1] == pytest.approx((500 + 3 * shop_mean) / 53)
+def test_spend_per_order_is_the_repeat_order_value_shrunk_to_the_shops():
+    # customer 1: a small first order then 1000; 2: one order only; 3: three orders
+    history = History.from_rows([(1, 10, 20.0), (1, 40, 1000.0), (2, 15, 5.0),
+                                 (3, 5, 10.0), (3, 20, 30.0), (3, 60, 50.0), (3, 200, 999.0)])
+    shop_repeat = (1000 + 30 + 50) / 3  # first orders left out; the order after the cutoff too
+    spend = spend_per_order(history, 100)
+    assert spend == pytest.approx([(1000 + 3 * shop_repeat) / 4, shop_repeat, (30 + 50 + 3 * shop_repeat) / 5])
+    # a shop where nobody came back yet: every order counts
+    first_only = History.from_rows([(1, 10, 20.0), (2, 15, 40.0)])
+    assert spend_per_order(first_only, 100) == pytest.approx([(20 + 3 * 30) / 4, (40 + 3 * 30) / 4])
 
 
 def test_bands_with_hysteresis():

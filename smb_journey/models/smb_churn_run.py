@@ -1,6 +1,6 @@
 import logging
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 # scikit-learn trains the model (lib/churn.py imports it lazily to stay light):
@@ -97,7 +97,9 @@ class SmbChurnRun(models.Model):
             return self.create({"company_id": company.id, "state": "skipped",
                                 "message": self.env._("Another scoring of this company was running.")})
         now = fields.Datetime.now()
-        today = (now.date() - EPOCH).days + 1  # as of the end of today: today's orders count
+        # as of this instant, in days: an order of today counts, and recency
+        # runs from now (the library takes any cutoff, not only midnights)
+        today = (now - datetime(1970, 1, 1)).total_seconds() / 86400
         try:
             with self.env.cr.savepoint():
                 return self._score_in_savepoint(company, now, today, started)
