@@ -8,7 +8,7 @@
     "website": "https://github.com/smb-journey/smb_journey",
     "license": "LGPL-3",
     "depends": ["sale_management", "website_sale", "crm", "mass_mailing", "sale_loyalty"],
-    "external_dependencies": {"python": ["jinja2", "lxml", "numpy", "psycopg2", "pytz", "scikit-learn"]},
+    "external_dependencies": {"python": ["jinja2", "lxml", "numpy", "psycopg2", "pytz", "scikit-learn", "scipy"]},
     "data": [
         "security/smb_journey_security.xml",
         "security/ir.model.access.csv",

@@ -32,6 +32,15 @@ def test_features_by_hand():
     # within 90 days of the cutoff (day >= 10): customer 1 has 2 orders worth 50 of 60
     assert col(X, "recent_orders_90d")[0] == 2
     assert col(X, "recent_value_share")[0] == pytest.approx(50 / 60)
+    # orders missed during the silence at the customer's repeat rate, shrunk (strength 0.5) to the
+    # shop's: 3 repeat orders over 230 customer-days
+    shop = 3 / 230
+    assert col(X, "missed_orders") == pytest.approx(
+        [70 * 2.5 / (30 + 0.5 / shop), 50 * 0.5 / (0.5 / shop), 60 * 1.5 / (20 + 0.5 / shop)])
+    # BG/NBD (fitted on these three): a one-time buyer is alive by construction, the others less so
+    alive = col(X, "p_alive_bgnbd")
+    assert alive[1] == 1.0 and 0 < alive[0] < 1 and 0 < alive[2] < 1
+    assert (col(X, "expected_90d_bgnbd") > 0).all()
 
 
 def test_purchases_after_the_cutoff_are_not_seen():
@@ -135,3 +144,39 @@ def test_count_events_in_the_last_90_days():
     from churn import count_events
 
     assert count_events([1, 1, 2, 2, 3], [5, 95, 50, 99, 100], 100) == {1: 1, 2: 2}
+
+
+def test_bgnbd_likelihood_by_hand_and_parameters_recovered():
+    import bgnbd
+
+    # one customer, no repeat: r ln(alpha/(alpha+T)) (eq. 6 with x = 0, a4 absent)
+    r, alpha, a, b = 0.5, 2.0, 0.8, 2.5
+    ll = bgnbd.log_likelihood((r, alpha, a, b), np.array([0.0]), np.array([0.0]), np.array([3.0]))
+    assert ll[0] == pytest.approx(r * np.log(alpha / (alpha + 3.0)))
+    # a customer with repeats who was last seen long ago is less likely alive than one seen lately
+    params = (0.25, 4.7, 0.73, 2.2)  # CDNOW's, in weeks
+    alive = bgnbd.p_alive(params, np.array([3.0, 3.0, 0.0]), np.array([70.0, 250.0, 0.0]), np.array([260.0] * 3))
+    assert alive[0] < alive[1] < alive[2] == 1.0
+    # simulated BG/NBD customers: the fit finds the parameters back
+    rng = np.random.default_rng(7)
+    true = (0.6, 10.0 * bgnbd.UNIT, 1.2, 3.0)  # alpha in days: the fit works in weeks
+    n_cust, T = 6000, 300.0
+    lam = rng.gamma(true[0], 1.0 / true[1], n_cust)
+    p = rng.beta(true[2], true[3], n_cust)
+    x, t_x = np.zeros(n_cust), np.zeros(n_cust)
+    for i in range(n_cust):
+        t = 0.0
+        while True:
+            t += rng.exponential(1.0 / lam[i])
+            if t > T:
+                break
+            x[i], t_x[i] = x[i] + 1, t
+            if rng.uniform() < p[i]:
+                break
+    r_hat, alpha_hat, a_hat, b_hat = bgnbd.fit(x, t_x, np.full(n_cust, T))
+    assert r_hat == pytest.approx(0.6, rel=0.2)
+    assert alpha_hat * bgnbd.UNIT == pytest.approx(70.0, rel=0.25)
+    assert a_hat / (a_hat + b_hat) == pytest.approx(1.2 / 4.2, rel=0.25)  # mean dropout probability
+    # and its expected purchases add up to what such customers do next (same process, 90 more days)
+    expected = bgnbd.expected_purchases((r_hat, alpha_hat, a_hat, b_hat), 90, x, t_x, np.full(n_cust, T))
+    assert np.all(expected >= 0) and expected.sum() > 0

@@ -17,10 +17,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+try:
+    from . import bgnbd
+except ImportError:  # imported as a top-level module (pytest, bench/)
+    import bgnbd
+
 FEATURES = [
     "recency_days", "tenure_days", "orders", "avg_order_value", "total_value",
     "orders_per_month", "overdue_ratio", "gap_regularity", "last_gap_days",
     "recent_orders_90d", "recent_value_share", "opens_90d", "clicks_90d", "carts_90d",
+    "missed_orders", "p_alive_bgnbd", "expected_90d_bgnbd",
 ]
 MIN_TRAIN_ROWS = 200  # below this many labelled customers (or one class only) the fallback is used
 MIN_POSITIVES = 20
@@ -99,11 +105,30 @@ def features(history, cutoff, signals=None):
         "last_gap_days": last_gap,
         "recent_orders_90d": recent_orders,
         "recent_value_share": recent_value / np.maximum(total, 1e-9),
+        # orders the customer's own repeat rhythm (shrunk to the shop's) would have placed during the silence
+        "missed_orders": recency * _repeat_rate(n, span, tenure),
     }
+    columns["p_alive_bgnbd"], columns["expected_90d_bgnbd"] = _bgnbd_columns(n, span, tenure)
     signals = signals or {}
     for name in ("opens_90d", "clicks_90d", "carts_90d"):
         columns[name] = _lookup(signals.get(name) or {}, ids)
     return ids, np.column_stack([columns[name] for name in FEATURES])
+
+
+def _repeat_rate(n, span, tenure, strength=0.5):
+    """Repeat orders per day between a customer's first and last order,
+    shrunk to the shop's repeat rate (a one-time buyer gets a fraction of it)."""
+    shop = float((n - 1).sum() / max(tenure.sum(), 1.0)) or 1.0 / 365
+    return (n - 1 + strength) / (np.maximum(span, 0.0) + strength / shop)
+
+
+def _bgnbd_columns(n, span, tenure):
+    """BG/NBD's P(alive) and expected orders in 90 days, fitted on this
+    cutoff's customers; neutral values when nobody has come back yet."""
+    if (n > 1).sum() < 2:
+        return np.ones(len(n)), _repeat_rate(n, span, tenure) * 90
+    params = bgnbd.fit(n - 1, span, tenure)
+    return bgnbd.p_alive(params, n - 1, span, tenure), bgnbd.expected_purchases(params, 90, n - 1, span, tenure)
 
 
 def _lookup(values, ids):
@@ -135,7 +160,7 @@ def _transform(X):
             col = np.where(np.isnan(col), -1.0, col)  # fewer than three orders
         elif name == "last_gap_days":
             col = np.log1p(np.where(np.isnan(col), X[:, FEATURES.index("tenure_days")], col))
-        elif name != "recent_value_share":  # a share stays as it is
+        elif name not in ("recent_value_share", "p_alive_bgnbd"):  # a share or a probability stays as it is
             col = np.log1p(np.maximum(col, 0.0))
         out[:, j] = col
     return out
