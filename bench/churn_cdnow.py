@@ -23,7 +23,8 @@ split. Peers, fitted in the same run on the same calibration data:
   week, or in coarser buckets for a long history), customer-level 5-fold on the holdout labels. No model that sees only
   the calibration period can be expected above it.
 
-Reported: churn AUC (label: no purchase in the holdout), total holdout revenue
+Reported: churn AUC (label: no purchase in the holdout), the calibration error
+of the scores that are probabilities (10 bins, against that label), total holdout revenue
 predicted vs actual, per-customer Spearman of predicted vs actual holdout
 revenue, and wall time. Needs ``lifetimes`` (bench only, not the addon).
 """
@@ -81,8 +82,11 @@ def metrics(name, churn_score, revenue_pred, y_churn, revenue, seconds):
     auc = roc_auc_score(y_churn, churn_score) if churn_score is not None else float("nan")
     total = float(np.sum(revenue_pred)) if revenue_pred is not None else float("nan")
     rho = spearmanr(revenue_pred, revenue).correlation if revenue_pred is not None else float("nan")
+    # calibration error (10 bins) of the scores that are probabilities
+    is_probability = churn_score is not None and np.min(churn_score) >= 0 and np.max(churn_score) <= 1
+    ece = churn.evaluate(np.asarray(churn_score, dtype=float), y_churn)["ece"] if is_probability else float("nan")
     return {"name": name, "auc": auc, "revenue": total, "rev_err": total / revenue.sum() - 1, "rho": rho,
-            "seconds": seconds}
+            "ece": ece, "seconds": seconds}
 
 
 def peers(history, ids, now, end, y_churn, revenue):
@@ -246,12 +250,14 @@ def odoo_scores(args, history, now, horizon):
 
 
 def print_table(rows):
-    print(f"\n{'model':<62}{'churn AUC':>10}{'revenue':>12}{'vs actual':>10}{'Spearman':>10}{'seconds':>9}")
+    print(f"\n{'model':<62}{'churn AUC':>10}{'calib.':>8}{'revenue':>12}{'vs actual':>10}{'Spearman':>10}"
+          f"{'seconds':>9}")
     for r in rows:
         has_revenue = r["revenue"] == r["revenue"]
         revenue_cell = f"{r['revenue']:>12,.0f}{r['rev_err']:>+10.1%}" if has_revenue else f"{'-':>12}{'-':>10}"
         rho = f"{r['rho']:>10.3f}" if r["rho"] == r["rho"] else f"{'-':>10}"
-        print(f"{r['name']:<62}{r['auc']:>10.4f}{revenue_cell}{rho}{r['seconds']:>9.1f}")
+        ece = f"{r['ece']:>8.3f}" if r["ece"] == r["ece"] else f"{'-':>8}"
+        print(f"{r['name']:<62}{r['auc']:>10.4f}{ece}{revenue_cell}{rho}{r['seconds']:>9.1f}")
 
 
 def main(argv=None):

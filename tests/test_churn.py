@@ -99,6 +99,21 @@ def test_trains_on_its_past_and_ranks_the_future():
     assert (next_in >= 1).all()
 
 
+def test_a_short_window_is_converted_to_the_horizon_as_the_history_shows():
+    # 240 days of history for a 180-day horizon: labels over 70 days, converted. Customers who
+    # stopped stay stopped, so silent windows are not independent: persistence below 1, and the
+    # converted probabilities match what happens over the horizon better than a constant hazard.
+    shop = synthetic_shop()
+    now, horizon = 240, 180
+    fitted = train(shop, now, horizon)
+    assert fitted.window < horizon
+    assert 0 <= fitted.persistence < 1
+    ids, X = features(shop, now)
+    truth = labels(shop, ids, now, horizon).mean()
+    constant = Fitted.from_dict({**fitted.to_dict(), "persistence": 1.0})
+    assert abs(fitted.churn_probability(X).mean() - truth) < abs(constant.churn_probability(X).mean() - truth)
+
+
 def test_model_is_plain_numbers_and_scores_the_same_after_a_round_trip():
     shop = synthetic_shop(n=800)
     fitted = train(shop, 540, 90)

@@ -182,6 +182,7 @@ class Fitted:
     shop_rate: float = 1.0 / 90  # orders per day of an average customer
     prior_strength: float = 1.0
     orders_scale: float = 1.0  # expected orders calibrated on the last observed window
+    persistence: float = 1.0  # window -> horizon conversion: p_h = p_w ** ((h / w) ** persistence)
     metrics: dict = field(default_factory=dict)
     importances: list = field(default_factory=list)
 
@@ -190,7 +191,7 @@ class Fitted:
             return statistical_churn(X, self.horizon, self.shop_rate, self.prior_strength)
         z = (_transform(X) - np.asarray(self.mean)) / np.asarray(self.scale)
         p_window = 1.0 / (1.0 + np.exp(-(z @ np.asarray(self.coef) + self.intercept)))
-        return _to_horizon(p_window, self.horizon, self.window)
+        return _to_horizon(p_window, self.horizon, self.window, self.persistence)
 
     def expected_orders(self, X, days):
         """Expected orders in the next ``days``: the customer's shrunk purchase
@@ -258,7 +259,8 @@ def train(history, now, horizon, signals_at=None, min_history=None, window=None)
     on the cutoffs up to ``now - 2w`` is scored on the cutoff ``now - w``
     (later in time, never seen). The model kept is refitted on every cutoff
     up to ``now - w``. Probabilities over ``w`` are converted to the horizon
-    assuming a constant hazard (p_h = p_w ** (h / w)); the validation
+    (p_h = p_w ** ((h / w) ** persistence), the persistence read from how
+    silences over w and 2w compare in the history; see :func:`_persistence`); the validation
     reports AUC, Brier score and calibration error, and expected orders are
     scaled to what happened over the last window.
     """
@@ -296,6 +298,9 @@ def train(history, now, horizon, signals_at=None, min_history=None, window=None)
         f" (labels over {window} days, converted to {horizon})" if window < horizon else "")
     fitted.shop_rate = fit_statistical(history, now, horizon, "").shop_rate
     fitted.metrics = metrics
+    if window < horizon and now - 2 * window - first_day >= min_history:
+        fitted.persistence = _persistence(fitted, history, now - 2 * window, window, signals_at)
+        metrics["persistence"] = round(fitted.persistence, 3)
     fitted.importances = _importances(fitted, X_hold, y_hold)
     # expected orders: scaled so that over the last observed window they add up
     predicted = fitted.expected_orders(X_hold, window).sum()
@@ -318,11 +323,34 @@ def _fit_logistic(X, y, window, horizon):
                   coef=model.coef_[0].tolist(), intercept=float(model.intercept_[0]))
 
 
-def _to_horizon(p, horizon, window):
-    """P(no order in ``window``) -> P(no order in ``horizon``) at a constant hazard."""
+def _to_horizon(p, horizon, window, persistence=1.0):
+    """P(no order in ``window``) -> P(no order in ``horizon``). With
+    ``persistence`` 1 the windows are independent (constant hazard:
+    p ** (h / w)); below 1, a customer silent over one window is more likely
+    silent over the next, as customers who left stay gone."""
     if not window or window == horizon:
         return p
-    return np.clip(p, 1e-9, 1.0) ** (horizon / window)
+    return np.clip(p, 1e-9, 1.0) ** ((horizon / window) ** persistence)
+
+
+def _persistence(fitted, history, cutoff, window, signals_at):
+    """The conversion's exponent, read from the history: at ``cutoff`` both
+    ``window`` and ``2 window`` are observed; find k with
+    mean(p ** k) / mean(p) = rate(no order in 2w) / rate(no order in w), so
+    p_2w = p_w ** (2 ** persistence). 1 (constant hazard) when not observable."""
+    ids, X = features(history, cutoff, signals_at(cutoff) if signals_at else None)
+    if len(ids) < MIN_TRAIN_ROWS:
+        return 1.0
+    one, two = labels(history, ids, cutoff, window).mean(), labels(history, ids, cutoff, 2 * window).mean()
+    if not 0 < two < one < 1:
+        return 1.0
+    p = np.clip(_to_horizon(fitted.churn_probability(X), window, fitted.horizon, 1.0), 1e-9, 1.0)  # back to w
+    target = two / one * p.mean()
+    low, high = 1.0, 2.0  # mean(p ** k) decreases with k: bisect
+    for __ in range(40):
+        k = (low + high) / 2
+        low, high = (k, high) if (p ** k).mean() > target else (low, k)
+    return float(np.clip(np.log((low + high) / 2) / np.log(2.0), 0.0, 1.0))
 
 
 def _importances(fitted, X, y, top=6):
