@@ -128,7 +128,10 @@ def _bgnbd_columns(n, span, tenure):
     if (n > 1).sum() < 2:
         return np.ones(len(n)), _repeat_rate(n, span, tenure) * 90
     params = bgnbd.fit(n - 1, span, tenure)
-    return bgnbd.p_alive(params, n - 1, span, tenure), bgnbd.expected_purchases(params, 90, n - 1, span, tenure)
+    alive = np.nan_to_num(bgnbd.p_alive(params, n - 1, span, tenure), nan=1.0)
+    expected = bgnbd.expected_purchases(params, 90, n - 1, span, tenure)
+    # a degenerate fit (a handful of customers) must not put inf or nan into the model
+    return alive, np.clip(np.nan_to_num(expected, nan=0.0, posinf=1e6), 0.0, 1e6)
 
 
 def _lookup(values, ids):
