@@ -195,3 +195,23 @@ def test_bgnbd_likelihood_by_hand_and_parameters_recovered():
     # and its expected purchases add up to what such customers do next (same process, 90 more days)
     expected = bgnbd.expected_purchases((r_hat, alpha_hat, a_hat, b_hat), 90, x, t_x, np.full(n_cust, T))
     assert np.all(expected >= 0) and expected.sum() > 0
+
+
+def test_reasons_name_what_raises_and_lowers_each_customers_risk():
+    from churn import reasons
+
+    shop = synthetic_shop()
+    fitted = train(shop, 540, 90)
+    ids, churn, __, __, __, why = predict(fitted, shop, 540, explain=True)
+    __, X = features(shop, 540)
+    riskiest, safest = int(np.argmax(churn)), int(np.argmin(churn))
+    sign, reason, days, gap = why[riskiest][0]
+    assert (sign, reason) == ("+", "recency"), "the customer gone longest is at risk for their silence"
+    assert days == int(col(X, "recency_days")[riskiest])
+    assert all(entry[0] == "-" for entry in why[safest][1:])
+    json.dumps(why)  # stored as JSON on the customer
+    # the statistical model explains itself too: silence raises, orders lower
+    tiny = History.from_rows([(1, 10, 50.0), (1, 40, 60.0), (1, 70, 70.0), (2, 5, 80.0)])
+    fallback = train(tiny, 100, 90)
+    __, Xt = features(tiny, 100)
+    assert [entry[:2] for entry in reasons(fallback, Xt)[1]][0] == ["+", "recency"]

@@ -385,18 +385,84 @@ def evaluate(p, y):
             "ece": round(float(ece), 4), "base_rate": round(float(y.mean()), 4)}
 
 
-def predict(fitted, history, now, signals=None, clv_days=365):
+def predict(fitted, history, now, signals=None, clv_days=365, explain=False):
     """Per customer as of ``now``: ids, churn probability, expected orders
-    and value over ``clv_days``, expected days until the next order."""
+    and value over ``clv_days``, expected days until the next order; with
+    ``explain``, also each customer's reasons (see :func:`reasons`)."""
     ids, X = features(history, now, signals)
     if not len(ids):
-        return ids, np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0)
+        return (ids, np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0)) + (([],) if explain else ())
     churn = fitted.churn_probability(X)
     orders = fitted.expected_orders(X, clv_days)
     value = orders * spend_per_order(history, now)
     rate = _shrunk_rate(X, fitted.shop_rate, fitted.prior_strength)
     next_in = np.clip(np.where(churn < 0.999, 1.0 / np.maximum(rate, 1e-6) - X[:, FEATURES.index("recency_days")], np.inf), 1.0, None)
-    return ids, churn, orders, value, next_in
+    return (ids, churn, orders, value, next_in) + ((reasons(fitted, X),) if explain else ())
+
+
+# what a salesperson can act on: features grouped by the fact they describe
+REASONS = {
+    "recency": ("recency_days", "overdue_ratio", "missed_orders", "p_alive_bgnbd", "last_gap_days"),
+    "frequency": ("orders", "orders_per_month", "expected_90d_bgnbd", "gap_regularity"),
+    "recent": ("recent_orders_90d", "recent_value_share"),
+    "value": ("total_value", "avg_order_value"),
+    "tenure": ("tenure_days",),
+    "emails": ("opens_90d", "clicks_90d"),
+    "carts": ("carts_90d",),
+}
+# the statistical model's risk rises with the silence and falls with the orders
+STATISTICAL_WEIGHTS = {"recency_days": 1.0, "orders": -1.0}
+
+
+def reasons(fitted, X):
+    """Per customer, what moves their risk most away from the shop's average
+    customer: ``[["+", reason, value, ...], ["-", reason, value, ...]]``, the
+    strongest reason raising it then the strongest lowering it (either may
+    be missing). Contributions of a logistic model are coefficient × the
+    customer's standardised input, summed per group of :data:`REASONS`; the
+    values are the customer's own numbers for the sentence shown to sales
+    staff (days, orders, amount)."""
+    Xt = _transform(X)
+    if fitted.kind == "logistic_regression":
+        z = (Xt - np.asarray(fitted.mean)) / np.asarray(fitted.scale)
+        weights = np.asarray(fitted.coef)
+    else:
+        std = Xt.std(axis=0)
+        z = (Xt - Xt.mean(axis=0)) / np.where(std > 1e-9, std, 1.0)
+        weights = np.array([STATISTICAL_WEIGHTS.get(name, 0.0) for name in FEATURES])
+    groups = list(REASONS)
+    member = np.array([[name in REASONS[g] for g in groups] for name in FEATURES], dtype=float)
+    contribution = (z * weights) @ member  # customers x reasons
+    values = _reason_values(X)
+    result = []
+    for row in range(len(X)):
+        found = []
+        up, down = int(np.argmax(contribution[row])), int(np.argmin(contribution[row]))
+        if contribution[row, up] > 0.05:
+            found.append(["+", groups[up], *values[groups[up]](row)])
+        if contribution[row, down] < -0.05:
+            found.append(["-", groups[down], *values[groups[down]](row)])
+        result.append(found)
+    return result
+
+
+def _reason_values(X):
+    col = {name: X[:, j] for j, name in enumerate(FEATURES)}
+    gap = np.where(col["overdue_ratio"] > 0, col["recency_days"] / np.maximum(col["overdue_ratio"], 1e-9), 0.0)
+    repeat = col["orders"] > 1
+
+    def whole(values):
+        return lambda row: [int(round(float(values[row])))]
+
+    return {
+        "recency": lambda row: [int(col["recency_days"][row]), int(round(gap[row])) if repeat[row] else None],
+        "frequency": whole(col["orders"]),
+        "recent": whole(col["recent_orders_90d"]),
+        "value": lambda row: [round(float(col["total_value"][row]), 2)],
+        "tenure": whole(col["tenure_days"]),
+        "emails": whole(col["opens_90d"] + col["clicks_90d"]),
+        "carts": whole(col["carts_90d"]),
+    }
 
 
 def spend_per_order(history, cutoff, strength=3.0):

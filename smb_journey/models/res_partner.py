@@ -1,8 +1,9 @@
+import json
 from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.fields import Domain
-from odoo.tools import SQL
+from odoo.tools import SQL, format_amount
 
 from odoo.addons.smb_journey.lib import tiers as tiers_lib
 from odoo.addons.smb_journey.models.smb_churn_run import CHURN_COLUMNS
@@ -57,6 +58,44 @@ class ResPartner(models.Model):
         "Predicted Value (12 months)", company_dependent=True, readonly=True, copy=False, aggregator="sum",
         help="Expected spend over the next 12 months, in the company currency.")
     smb_next_order_date = fields.Date("Expected Next Order", company_dependent=True, readonly=True, copy=False)
+    smb_churn_reasons = fields.Char(
+        "Churn Risk Reasons (data)", company_dependent=True, readonly=True, copy=False,
+        help="What moves this customer's risk most, as the scoring wrote it (JSON): see lib/churn.py reasons().")
+    smb_churn_explanation = fields.Text("Why This Risk", compute="_compute_smb_churn_explanation")
+
+    @api.depends("smb_churn_reasons")
+    @api.depends_context("company", "lang")
+    def _compute_smb_churn_explanation(self):
+        for partner in self:
+            partner.smb_churn_explanation = partner._smb_churn_sentences(partner.smb_churn_reasons)
+
+    def _smb_churn_sentences(self, reasons):
+        """The scoring's reasons as sentences in the reader's language: stored
+        as codes and numbers, so they are translated when read, not when scored."""
+        try:
+            reasons = json.loads(reasons or "[]")
+        except ValueError:
+            return False
+        _ = self.env._
+        facts = {
+            "recency": lambda days, gap=None: (
+                _("No order for %(days)s days (usually every %(gap)s)", days=days, gap=gap) if gap
+                else _("No order for %(days)s days", days=days)),
+            "frequency": lambda count: _("%(count)s orders so far", count=count),
+            "recent": lambda count: _("%(count)s orders in the last 90 days", count=count),
+            "value": lambda amount: _("%(amount)s spent so far",
+                                      amount=format_amount(self.env, amount, self.env.company.currency_id)),
+            "tenure": lambda days: _("Customer for %(days)s days", days=days),
+            "emails": lambda count: _("%(count)s journey emails opened or clicked in the last 90 days", count=count),
+            "carts": lambda count: _("%(count)s abandoned carts in the last 90 days", count=count),
+        }
+        lines = []
+        for sign, reason, *values in reasons:
+            if reason in facts:
+                fact = facts[reason](*values)
+                lines.append(_("Raises the risk: %(fact)s", fact=fact) if sign == "+"
+                             else _("Lowers the risk: %(fact)s", fact=fact))
+        return "\n".join(lines) or False
 
     def _compute_smb_tier_currency_id(self):
         self.smb_tier_currency_id = self.env.company.currency_id

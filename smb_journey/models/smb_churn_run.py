@@ -1,3 +1,4 @@
+import json
 import logging
 import time
 from datetime import date, datetime, timedelta
@@ -19,7 +20,7 @@ EPOCH = date(1970, 1, 1)
 # advisory lock namespace of a company's scoring (the second key is the company id)
 SCORING_LOCK = 0x5B3C
 # the partner columns a scoring run owns (company-dependent: one value per company)
-CHURN_COLUMNS = ("smb_churn_score", "smb_churn_band", "smb_clv", "smb_next_order_date")
+CHURN_COLUMNS = ("smb_churn_score", "smb_churn_band", "smb_clv", "smb_next_order_date", "smb_churn_reasons")
 
 
 class SmbChurnRun(models.Model):
@@ -119,11 +120,11 @@ class SmbChurnRun(models.Model):
             horizon, source = churn_lib.derive_horizon(history, today), "cadence"
         signals_at = self._signals(company, now)
         fitted = churn_lib.train(history, today, horizon, signals_at=signals_at)
-        ids, scores, __, value, next_in = churn_lib.predict(
-            fitted, history, today, signals=signals_at(today), clv_days=365)
+        ids, scores, __, value, next_in, reasons = churn_lib.predict(
+            fitted, history, today, signals=signals_at(today), clv_days=365, explain=True)
         first_run = not self.search_count(
             [("company_id", "=", company.id), ("state", "=", "done"), ("customer_count", ">", 0)], limit=1)
-        written, changes = self._write_scores(company, ids, scores, value, next_in, now.date())
+        written, changes = self._write_scores(company, ids, scores, value, next_in, now.date(), reasons)
         metrics = fitted.metrics
         run = self.create({
             "company_id": company.id,
@@ -206,7 +207,7 @@ class SmbChurnRun(models.Model):
                     for name, e in events.items() if len(e)}
         return signals_at
 
-    def _write_scores(self, company, ids, scores, value, next_in, today):
+    def _write_scores(self, company, ids, scores, value, next_in, today, reasons=None):
         """Bands (with hysteresis against the stored ones) and one UPDATE for
         every customer and their contacts. Raw SQL: derived values, no
         ``write_date`` bump, no other module's write hooks."""
@@ -226,13 +227,17 @@ class SmbChurnRun(models.Model):
                    smb_churn_band = COALESCE(p.smb_churn_band, '{}'::jsonb) || jsonb_build_object(%(key)s, v.band),
                    smb_clv = COALESCE(p.smb_clv, '{}'::jsonb) || jsonb_build_object(%(key)s, v.clv),
                    smb_next_order_date = COALESCE(p.smb_next_order_date, '{}'::jsonb)
-                                         || jsonb_build_object(%(key)s, v.next_date)
+                                         || jsonb_build_object(%(key)s, v.next_date),
+                   smb_churn_reasons = COALESCE(p.smb_churn_reasons, '{}'::jsonb)
+                                       || jsonb_build_object(%(key)s, v.reasons)
               FROM unnest(%(ids)s::int[], %(scores)s::float8[], %(bands)s::varchar[], %(clv)s::float8[],
-                          %(next)s::varchar[]) AS v(partner_id, score, band, clv, next_date)
+                          %(next)s::varchar[], %(reasons)s::varchar[])
+                   AS v(partner_id, score, band, clv, next_date, reasons)
              WHERE p.commercial_partner_id = v.partner_id
             """,
             key=key, ids=ids.tolist(), scores=np.round(scores, 4).tolist(), bands=new_bands,
             clv=np.round(value, 2).tolist(), next=next_dates,
+            reasons=[json.dumps(r) for r in reasons] if reasons is not None else [None] * len(ids),
         ))
         self.env["res.partner"].invalidate_model(list(CHURN_COLUMNS))
         counts = {}

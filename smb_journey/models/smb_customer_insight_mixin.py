@@ -20,6 +20,7 @@ class SmbCustomerInsightMixin(models.AbstractModel):
     smb_clv = fields.Monetary(
         "Predicted Value (12 months)", compute="_compute_smb_insight", currency_field="smb_insight_currency_id")
     smb_next_order_date = fields.Date("Expected Next Order", compute="_compute_smb_insight")
+    smb_churn_explanation = fields.Text("Why This Risk", compute="_compute_smb_insight")
     smb_insight_currency_id = fields.Many2one("res.currency", compute="_compute_smb_insight")
 
     @api.depends("partner_id", "company_id")
@@ -34,4 +35,5 @@ class SmbCustomerInsightMixin(models.AbstractModel):
             record.smb_churn_score = customer.smb_churn_score
             record.smb_clv = customer.smb_clv
             record.smb_next_order_date = customer.smb_next_order_date
+            record.smb_churn_explanation = customer.smb_churn_explanation
             record.smb_insight_currency_id = company.currency_id

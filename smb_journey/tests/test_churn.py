@@ -87,6 +87,8 @@ class TestChurnScoring(TransactionCase):
         self.assertLess(self.regular.smb_churn_score, self.lapsed.smb_churn_score,
                         "the monthly buyer seen 19 days ago is less at risk than the one gone for a year")
         self.assertEqual(self.lapsed.smb_churn_band, "high")
+        self.assertIn("Raises the risk: No order for 356 days", self.lapsed.smb_churn_explanation,
+                      "sales staff read why, in words")
         self.assertGreater(self.regular.smb_clv, self.lapsed.smb_clv)
         self.assertTrue(self.regular.smb_next_order_date)
         self.assertEqual(self.contact.smb_churn_band, self.regular.smb_churn_band, "contacts carry their company's")
@@ -136,8 +138,8 @@ class TestChurnScoring(TransactionCase):
         original = churn_lib.predict
 
         def predict(*args, **kwargs):
-            ids, churn, orders, value, next_in = original(*args, **kwargs)
-            return ids, np.full(len(ids), next(scores)), orders, value, next_in
+            ids, churn, orders, value, next_in, why = original(*args, **kwargs)
+            return ids, np.full(len(ids), next(scores)), orders, value, next_in, why
 
         bands = []
         with patch.object(churn_lib, "predict", predict):
@@ -192,11 +194,11 @@ class TestChurnJourneys(TransactionCase):
         original = churn_lib.predict
 
         def predict(*args, **kwargs):
-            ids, churn, orders, value, next_in = original(*args, **kwargs)
+            ids, churn, orders, value, next_in, why = original(*args, **kwargs)
             churn = np.array([scores.get(int(i), 0.1) for i in ids])
             if values:
                 value = np.array([values.get(int(i), 0.0) for i in ids])
-            return ids, churn, orders, value, next_in
+            return ids, churn, orders, value, next_in, why
 
         with patch.object(churn_lib, "predict", predict):
             run = self.env["smb.churn.run"].score_customers(self.company)

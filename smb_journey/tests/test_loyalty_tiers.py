@@ -185,6 +185,7 @@ class TestTierRules(TierCase):
             self.assertEqual(record.smb_churn_score, self.customer.smb_churn_score)
             self.assertEqual(record.smb_clv, self.customer.smb_clv)
             self.assertEqual(record.smb_next_order_date, self.customer.smb_next_order_date)
+            self.assertEqual(record.smb_churn_explanation, self.customer.smb_churn_explanation)
 
     def test_report_counts_customer_accounts_per_tier(self):
         acme = self.env["res.partner"].create({"name": "Acme", "is_company": True})

@@ -54,6 +54,7 @@ class TestJourneyUi(HttpCase):
         # the scoring writes these columns in SQL (see smb.churn.run._write_scores)
         self.env.cr.execute(
             "UPDATE res_partner SET smb_churn_band = jsonb_build_object(%s, 'high'), "
-            "smb_churn_score = jsonb_build_object(%s, 0.82), smb_clv = jsonb_build_object(%s, 640.0) WHERE id = %s",
-            [key, key, key, customer.id])
+            "smb_churn_score = jsonb_build_object(%s, 0.82), smb_clv = jsonb_build_object(%s, 640.0), "
+            "smb_churn_reasons = jsonb_build_object(%s, %s) WHERE id = %s",
+            [key, key, key, key, '[["+", "recency", 120, 30], ["-", "frequency", 6]]', customer.id])
         self.start_tour(f"/odoo/contacts/{customer.id}", "smb_journey_churn_contact_tour", login=seller.login)

@@ -128,5 +128,9 @@ registry.category("web_tour.tours").add("smb_journey_churn_contact_tour", {
             content: "And the predicted value",
             trigger: ".o_field_widget[name='smb_clv']",
         },
+        {
+            content: "And why: what raises the risk, in words",
+            trigger: ".o_field_widget[name='smb_churn_explanation']:contains('No order for 120 days (usually every 30)')",
+        },
     ],
 });
