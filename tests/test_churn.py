@@ -208,7 +208,7 @@ def test_reasons_name_what_raises_and_lowers_each_customers_risk():
     sign, reason, days, gap = why[riskiest][0]
     assert (sign, reason) == ("+", "recency"), "the customer gone longest is at risk for their silence"
     assert days == int(col(X, "recency_days")[riskiest])
-    assert all(entry[0] == "-" for entry in why[safest][1:])
+    assert why[safest] and all(entry[0] == "-" for entry in why[safest]), "the safest: what lowers their risk"
     json.dumps(why)  # stored as JSON on the customer
     # the statistical model explains itself too: silence raises, orders lower
     tiny = History.from_rows([(1, 10, 50.0), (1, 40, 60.0), (1, 70, 70.0), (2, 5, 80.0)])

@@ -402,8 +402,10 @@ def predict(fitted, history, now, signals=None, clv_days=365, explain=False):
 
 # what a salesperson can act on: features grouped by the fact they describe
 REASONS = {
-    "recency": ("recency_days", "overdue_ratio", "missed_orders", "p_alive_bgnbd", "last_gap_days"),
-    "frequency": ("orders", "orders_per_month", "expected_90d_bgnbd", "gap_regularity"),
+    # BG/NBD's numbers weigh the silence against the customer's rhythm: read as the silence
+    "recency": ("recency_days", "overdue_ratio", "missed_orders", "p_alive_bgnbd", "expected_90d_bgnbd",
+                "last_gap_days"),
+    "frequency": ("orders", "orders_per_month", "gap_regularity"),
     "recent": ("recent_orders_90d", "recent_value_share"),
     "value": ("total_value", "avg_order_value"),
     "tenure": ("tenure_days",),
@@ -415,10 +417,10 @@ STATISTICAL_WEIGHTS = {"recency_days": 1.0, "orders": -1.0}
 
 
 def reasons(fitted, X):
-    """Per customer, what moves their risk most away from the shop's average
-    customer: ``[["+", reason, value, ...], ["-", reason, value, ...]]``, the
-    strongest reason raising it then the strongest lowering it (either may
-    be missing). Contributions of a logistic model are coefficient × the
+    """Per customer, why their risk departs from the shop's average
+    customer's: up to two ``[sign, reason, value, ...]``, "+" when they are
+    riskier than average (what raises it most), "-" when safer (what lowers
+    it most). Contributions of a logistic model are coefficient × the
     customer's standardised input, summed per group of :data:`REASONS`; the
     values are the customer's own numbers for the sentence shown to sales
     staff (days, orders, amount)."""
@@ -433,35 +435,39 @@ def reasons(fitted, X):
     groups = list(REASONS)
     member = np.array([[name in REASONS[g] for g in groups] for name in FEATURES], dtype=float)
     contribution = (z * weights) @ member  # customers x reasons
+    # explain the customer's departure from the average customer: the two
+    # strongest reasons pushing the same way as the sum of them all
+    riskier = contribution.sum(axis=1) >= 0
+    signed = np.where(riskier[:, None], contribution, -contribution)
+    order = np.argsort(-signed, axis=1)[:, :2]
+    strong = (np.take_along_axis(signed, order, axis=1) > 0.05).tolist()
     values = _reason_values(X)
-    result = []
-    for row in range(len(X)):
-        found = []
-        up, down = int(np.argmax(contribution[row])), int(np.argmin(contribution[row]))
-        if contribution[row, up] > 0.05:
-            found.append(["+", groups[up], *values[groups[up]](row)])
-        if contribution[row, down] < -0.05:
-            found.append(["-", groups[down], *values[groups[down]](row)])
-        result.append(found)
-    return result
+    columns = [values[g] for g in groups]
+    return [
+        [["+" if up else "-", groups[g], *(c[row] for c in columns[g])]
+         for g, keep in zip(best, ok, strict=True) if keep]
+        for row, (up, best, ok) in enumerate(zip(riskier.tolist(), order.tolist(), strong, strict=True))
+    ]
 
 
 def _reason_values(X):
+    """Per reason, the columns of numbers of its sentence (plain Python lists, built once)."""
     col = {name: X[:, j] for j, name in enumerate(FEATURES)}
     gap = np.where(col["overdue_ratio"] > 0, col["recency_days"] / np.maximum(col["overdue_ratio"], 1e-9), 0.0)
-    repeat = col["orders"] > 1
+    usual = np.where(col["orders"] > 1, np.round(gap), np.nan).tolist()
 
     def whole(values):
-        return lambda row: [int(round(float(values[row])))]
+        return np.round(values).astype(np.int64).tolist()
 
     return {
-        "recency": lambda row: [int(col["recency_days"][row]), int(round(gap[row])) if repeat[row] else None],
-        "frequency": whole(col["orders"]),
-        "recent": whole(col["recent_orders_90d"]),
-        "value": lambda row: [round(float(col["total_value"][row]), 2)],
-        "tenure": whole(col["tenure_days"]),
-        "emails": whole(col["opens_90d"] + col["clicks_90d"]),
-        "carts": whole(col["carts_90d"]),
+        "recency": [np.floor(col["recency_days"]).astype(np.int64).tolist(),
+                    [None if g != g else int(g) for g in usual]],  # no usual gap with a single order
+        "frequency": [whole(col["orders"])],
+        "recent": [whole(col["recent_orders_90d"])],
+        "value": [np.round(col["total_value"], 2).tolist()],
+        "tenure": [whole(col["tenure_days"])],
+        "emails": [whole(col["opens_90d"] + col["clicks_90d"])],
+        "carts": [whole(col["carts_90d"])],
     }
 
 
