@@ -454,14 +454,14 @@ def _reason_values(X):
     """Per reason, the columns of numbers of its sentence (plain Python lists, built once)."""
     col = {name: X[:, j] for j, name in enumerate(FEATURES)}
     gap = np.where(col["overdue_ratio"] > 0, col["recency_days"] / np.maximum(col["overdue_ratio"], 1e-9), 0.0)
-    usual = np.where(col["orders"] > 1, np.round(gap), np.nan).tolist()
+    usual = np.where(col["orders"] > 1, np.round(gap), -1).astype(np.int64).tolist()
 
     def whole(values):
         return np.round(values).astype(np.int64).tolist()
 
     return {
         "recency": [np.floor(col["recency_days"]).astype(np.int64).tolist(),
-                    [None if g != g else int(g) for g in usual]],  # no usual gap with a single order
+                    [g if g >= 0 else None for g in usual]],  # no usual gap with a single order
         "frequency": [whole(col["orders"])],
         "recent": [whole(col["recent_orders_90d"])],
         "value": [np.round(col["total_value"], 2).tolist()],
