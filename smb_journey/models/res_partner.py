@@ -79,8 +79,9 @@ class ResPartner(models.Model):
         _ = self.env._
         facts = {
             "recency": lambda days, gap=None: (
-                _("No order for %(days)s days (usually every %(gap)s)", days=days, gap=gap) if gap
-                else _("No order for %(days)s days", days=days)),
+                _("Ordered today") if not days
+                else _("Last order %(days)s days ago, usually every %(gap)s days", days=days, gap=gap) if gap
+                else _("Last order %(days)s days ago", days=days)),
             "frequency": lambda count: _("%(count)s orders so far", count=count),
             "recent": lambda count: _("%(count)s orders in the last 90 days", count=count),
             "value": lambda amount: _("%(amount)s spent so far",

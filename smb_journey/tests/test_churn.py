@@ -87,7 +87,7 @@ class TestChurnScoring(TransactionCase):
         self.assertLess(self.regular.smb_churn_score, self.lapsed.smb_churn_score,
                         "the monthly buyer seen 19 days ago is less at risk than the one gone for a year")
         self.assertEqual(self.lapsed.smb_churn_band, "high")
-        self.assertIn("Raises the risk: No order for 356 days", self.lapsed.smb_churn_explanation,
+        self.assertIn("Raises the risk: Last order 356 days ago", self.lapsed.smb_churn_explanation,
                       "sales staff read why, in words")
         self.assertGreater(self.regular.smb_clv, self.lapsed.smb_clv)
         self.assertTrue(self.regular.smb_next_order_date)

@@ -130,7 +130,7 @@ registry.category("web_tour.tours").add("smb_journey_churn_contact_tour", {
         },
         {
             content: "And why: what raises the risk, in words",
-            trigger: ".o_field_widget[name='smb_churn_explanation']:contains('No order for 120 days (usually every 30)')",
+            trigger: ".o_field_widget[name='smb_churn_explanation']:contains('Last order 120 days ago, usually every 30 days')",
         },
     ],
 });
