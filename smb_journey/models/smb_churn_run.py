@@ -57,6 +57,31 @@ class SmbChurnRun(models.Model):
     medium_count = fields.Integer("Medium Risk", readonly=True)
     duration = fields.Float("Duration (s)", digits=(6, 2), readonly=True)
     model_params = fields.Json("Model", readonly=True, help="The fitted model as plain numbers.")
+    model_summary = fields.Text("Learned Model", compute="_compute_model_summary",
+                                help="The stored model, readable: what each input weighs and how the "
+                                     "label window is carried to the horizon.")
+
+    @api.depends("model_params")
+    def _compute_model_summary(self):
+        for run in self:
+            run.model_summary = run._model_summary(run.model_params or {})
+
+    def _model_summary(self, params):
+        _ = self.env._
+        if params.get("kind") != "logistic_regression":
+            return params and _(
+                "Each customer's purchase rate, shrunk to the shop's (%(rate)s orders a day), discounted by "
+                "how overdue they are.", rate=round(params.get("shop_rate", 0.0), 4)) or False
+        lines = [_("Label window %(window)s days, carried to the %(horizon)s-day horizon with persistence "
+                   "%(persistence)s (1 = independent windows).", window=params.get("window"),
+                   horizon=params.get("horizon"), persistence=round(params.get("persistence", 1.0), 2)),
+                 _("Expected orders scaled by %(scale)s to what the last observed window held.",
+                   scale=round(params.get("orders_scale", 1.0), 3)),
+                 _("Weights on standardised inputs (positive: more risk), intercept %(intercept)s:",
+                   intercept=round(params.get("intercept", 0.0), 3))]
+        weights = sorted(zip(churn_lib.FEATURES, params.get("coef", []), strict=False), key=lambda w: -abs(w[1]))
+        lines += [f"  {name}: {weight:+.3f}" for name, weight in weights]
+        return "\n".join(lines)
 
     # ------------------------------------------------------------
     # CRON / API

@@ -84,6 +84,7 @@ class TestChurnScoring(TransactionCase):
         self.assertRecordValues(run, [{"state": "done", "customer_count": 2, "model_kind": "statistical"}])
         self.assertTrue(run.model_reason)
         self.assertTrue(run.model_params and run.model_params["kind"] == "statistical")
+        self.assertIn("purchase rate", run.model_summary)
         self.assertLess(self.regular.smb_churn_score, self.lapsed.smb_churn_score,
                         "the monthly buyer seen 19 days ago is less at risk than the one gone for a year")
         self.assertEqual(self.lapsed.smb_churn_band, "high")
@@ -114,6 +115,8 @@ class TestChurnScoring(TransactionCase):
         self.assertEqual(run.model_kind, "logistic_regression")
         self.assertGreater(run.holdout_auc, 0.75)
         self.assertTrue(run.top_features)
+        self.assertIn("Weights on standardised inputs", run.model_summary, "the admin reads what the model learned")
+        self.assertIn("missed_orders:", run.model_summary)
         self.assertEqual(run.horizon_source, "cadence")
         self.assertEqual(set(run.model_params["coef"] and ["coef"]), {"coef"})
         scored = partners.filtered("smb_churn_band")
