@@ -235,10 +235,12 @@ def statistical_churn(X, horizon, shop_rate, strength=1.0):
 
 
 def fit_statistical(history, cutoff, horizon, reason):
-    ids, X = features(history, cutoff)
-    orders = X[:, FEATURES.index("orders")] if len(ids) else np.zeros(0)
-    tenure = X[:, FEATURES.index("tenure_days")] if len(ids) else np.zeros(0)
-    shop_rate = float(orders.sum() / max(tenure.sum(), 1.0)) if len(ids) else 1.0 / 90
+    """The fallback: the shop's purchase rate (orders per customer-day since each first order)."""
+    h = history.before(cutoff)
+    if not len(h.customer):
+        return Fitted("statistical", reason, horizon, shop_rate=1.0 / 90)
+    __, start = np.unique(h.customer, return_index=True)
+    shop_rate = float(len(h.customer) / max((cutoff - h.day[start]).sum(), 1.0))
     return Fitted("statistical", reason, horizon, shop_rate=shop_rate)
 
 
