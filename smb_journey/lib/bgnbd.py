@@ -49,14 +49,17 @@ def fit(x, t_x, T, penalty=1e-4):
     return tuple(float(v) for v in np.exp(result.x))
 
 
+def _dropout_odds(params, x, t_x, T):
+    """Odds that the customer has dropped out by T (0 without a repeat purchase); t_x and T in ``UNIT``."""
+    r, alpha, a, b = params
+    log_ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+    return np.where(x > 0, a / np.maximum(b + x - 1, 1e-12) * np.exp(np.minimum(log_ratio, 700)), 0.0)
+
+
 def p_alive(params, x, t_x, T):
     """Probability the customer has not dropped out at T (1 without a repeat purchase, by the model's construction)."""
-    r, alpha, a, b = params
     t_x, T = np.asarray(t_x, dtype=float) / UNIT, np.asarray(T, dtype=float) / UNIT
-    x = np.asarray(x, dtype=float)
-    log_ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-    odds = np.where(x > 0, a / np.maximum(b + x - 1, 1e-12) * np.exp(np.minimum(log_ratio, 700)), 0.0)
-    return 1.0 / (1.0 + odds)
+    return 1.0 / (1.0 + _dropout_odds(params, np.asarray(x, dtype=float), t_x, T))
 
 
 def expected_purchases(params, days, x, t_x, T):
@@ -70,6 +73,4 @@ def expected_purchases(params, days, x, t_x, T):
     a = a if abs(a - 1) > 1e-6 else 1 + 1e-6  # the closed form is singular at a = 1 only
     hyp = hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
     first = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
-    log_ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-    odds = np.where(x > 0, a / np.maximum(b + x - 1, 1e-12) * np.exp(np.minimum(log_ratio, 700)), 0.0)
-    return np.maximum(np.nan_to_num(first / (1 + odds)), 0.0)
+    return np.maximum(np.nan_to_num(first / (1 + _dropout_odds((r, alpha, a, b), x, t_x, T))), 0.0)

@@ -234,14 +234,17 @@ def statistical_churn(X, horizon, shop_rate, strength=1.0):
     return 1.0 - alive * (1.0 - _p_no_order(rate, horizon))
 
 
-def fit_statistical(history, cutoff, horizon, reason):
-    """The fallback: the shop's purchase rate (orders per customer-day since each first order)."""
+def _shop_rate(history, cutoff):
+    """The shop's purchase rate: orders per customer-day since each customer's first order."""
     h = history.before(cutoff)
     if not len(h.customer):
-        return Fitted("statistical", reason, horizon, shop_rate=1.0 / 90)
+        return 1.0 / 90
     __, start = np.unique(h.customer, return_index=True)
-    shop_rate = float(len(h.customer) / max((cutoff - h.day[start]).sum(), 1.0))
-    return Fitted("statistical", reason, horizon, shop_rate=shop_rate)
+    return float(len(h.customer) / max((cutoff - h.day[start]).sum(), 1.0))
+
+
+def fit_statistical(history, cutoff, horizon, reason):
+    return Fitted("statistical", reason, horizon, shop_rate=_shop_rate(history, cutoff))
 
 
 def _stack(history, cutoffs, window, signals_at):
@@ -301,7 +304,7 @@ def train(history, now, horizon, signals_at=None, min_history=None, window=None)
     fitted = _fit_logistic(X_final, y_final, window, horizon)
     fitted.reason = "trained on the shop's history" + (
         f" (labels over {window} days, converted to {horizon})" if window < horizon else "")
-    fitted.shop_rate = fit_statistical(history, now, horizon, "").shop_rate
+    fitted.shop_rate = _shop_rate(history, now)
     fitted.metrics = metrics
     if window < horizon and now - 2 * window - first_day >= min_history:
         fitted.persistence = _persistence(fitted, history, now - 2 * window, window, signals_at)
@@ -455,8 +458,8 @@ def reasons(fitted, X):
 def _reason_values(X):
     """Per reason, the columns of numbers of its sentence (plain Python lists, built once)."""
     col = {name: X[:, j] for j, name in enumerate(FEATURES)}
-    gap = np.where(col["overdue_ratio"] > 0, col["recency_days"] / np.maximum(col["overdue_ratio"], 1e-9), 0.0)
-    usual = np.where(col["orders"] > 1, np.round(gap), -1).astype(np.int64).tolist()
+    mean_gap = (col["tenure_days"] - col["recency_days"]) / np.maximum(col["orders"] - 1, 1)
+    usual = np.where(col["orders"] > 1, np.round(mean_gap), -1).astype(np.int64).tolist()
 
     def whole(values):
         return np.round(values).astype(np.int64).tolist()

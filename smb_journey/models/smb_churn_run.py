@@ -232,7 +232,7 @@ class SmbChurnRun(models.Model):
                     for name, e in events.items() if len(e)}
         return signals_at
 
-    def _write_scores(self, company, ids, scores, value, next_in, today, reasons=None):
+    def _write_scores(self, company, ids, scores, value, next_in, today, reasons):
         """Bands (with hysteresis against the stored ones) and one UPDATE for
         every customer and their contacts. Raw SQL: derived values, no
         ``write_date`` bump, no other module's write hooks."""
@@ -262,7 +262,7 @@ class SmbChurnRun(models.Model):
             """,
             key=key, ids=ids.tolist(), scores=np.round(scores, 4).tolist(), bands=new_bands,
             clv=np.round(value, 2).tolist(), next=next_dates,
-            reasons=[json.dumps(r) for r in reasons] if reasons is not None else [None] * len(ids),
+            reasons=[json.dumps(r) for r in reasons],
         ))
         self.env["res.partner"].invalidate_model(list(CHURN_COLUMNS))
         counts = {}
