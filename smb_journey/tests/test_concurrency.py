@@ -6,6 +6,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.orm.environments import Transaction
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, get_db_name, tagged
+from odoo.tools import SQL
 
 from odoo.addons.smb_journey.models.smb_journey_enrollment import SmbJourneyEnrollment
 from odoo.addons.smb_journey.models.smb_loyalty_tier import SmbLoyaltyTier
@@ -49,6 +50,30 @@ class ConcurrentCase(BaseCase):
         for thread in threads:
             thread.join(timeout=60)
         self.assertFalse(errors, errors)
+        return results
+
+    def _race_with_a_stale_snapshot(self, table, job):
+        """B takes its snapshot (reads ``table``), A runs ``job(env)`` and
+        commits, then B runs ``job(env)`` from its stale view. Returns
+        {"a": A's result, "b": B's result}; "b" is missing if B raised."""
+        a_committed, b_has_snapshot = threading.Event(), threading.Event()
+        results = {}
+
+        def run_b():
+            with self.registry.cursor() as cr:
+                env = self._env(cr)
+                env.cr.execute(SQL("SELECT 1 FROM %s LIMIT 1", SQL.identifier(table)))  # snapshot taken here
+                b_has_snapshot.set()
+                a_committed.wait(timeout=20)
+                results["b"] = job(env)
+
+        thread = threading.Thread(target=run_b)
+        thread.start()
+        b_has_snapshot.wait(timeout=20)
+        with self.registry.cursor() as cr:
+            results["a"] = job(self._env(cr))
+        a_committed.set()
+        thread.join(timeout=30)
         return results
 
     def _count(self, model, domain):
@@ -121,25 +146,8 @@ class TestConcurrentWorkers(ConcurrentCase):
         with self.registry.cursor() as cr:
             env = self._env(cr)
             env["smb.journey"].browse(self.journey_id).enroll(env["res.partner"].browse(self.partner_ids))
-        a_committed = threading.Event()
-        b_has_snapshot = threading.Event()
-        results = {}
-
-        def worker_b():
-            with self.registry.cursor() as cr:
-                env = self._env(cr)
-                env.cr.execute("SELECT 1 FROM smb_journey_enrollment LIMIT 1")  # snapshot taken here
-                b_has_snapshot.set()
-                a_committed.wait(timeout=20)
-                results["b"] = env["smb.journey.enrollment"]._process_due_batch()
-
-        thread = threading.Thread(target=worker_b)
-        thread.start()
-        b_has_snapshot.wait(timeout=20)
-        with self.registry.cursor() as cr:
-            results["a"] = self._env(cr)["smb.journey.enrollment"]._process_due_batch()
-        a_committed.set()
-        thread.join(timeout=30)
+        results = self._race_with_a_stale_snapshot(
+            "smb_journey_enrollment", lambda env: env["smb.journey.enrollment"]._process_due_batch())
         self.assertEqual(results["a"][0], N)
         self.assertEqual(results["b"][0], 0, "B ran nothing from its stale view")
         self.assertEqual(self._count("mail.mail", [("mailing_id", "=", self.mailing_id)]), N)
@@ -203,24 +211,8 @@ class TestConcurrentTierRecompute(ConcurrentCase):
     def test_recompute_from_a_stale_snapshot_writes_nothing(self):
         """B read the spends before A committed the upgrade: B must not issue
         a second reward from its stale view, nor fail."""
-        a_committed, b_has_snapshot = threading.Event(), threading.Event()
-        results = {}
-
-        def recompute_b():
-            with self.registry.cursor() as cr:
-                env = self._env(cr)
-                env.cr.execute("SELECT 1 FROM res_partner LIMIT 1")  # snapshot taken here
-                b_has_snapshot.set()
-                a_committed.wait(timeout=20)
-                results["b"] = env["smb.loyalty.tier"].recompute_tiers(companies=env.company)
-
-        thread = threading.Thread(target=recompute_b)
-        thread.start()
-        b_has_snapshot.wait(timeout=20)
-        with self.registry.cursor() as cr:
-            results["a"] = self._env(cr)["smb.loyalty.tier"].recompute_tiers(companies=self._env(cr).company)
-        a_committed.set()
-        thread.join(timeout=30)
+        results = self._race_with_a_stale_snapshot(
+            "res_partner", lambda env: env["smb.loyalty.tier"].recompute_tiers(companies=env.company))
         self.assertGreaterEqual(results["a"], 1)
         self.assertIn("b", results, "B finished without raising")
         self.assertEqual(self._count("loyalty.card", [
