@@ -139,12 +139,18 @@ def test_spend_per_order_is_the_repeat_order_value_shrunk_to_the_shops():
     # customer 1: a small first order then 1000; 2: one order only; 3: three orders
     history = History.from_rows([(1, 10, 20.0), (1, 40, 1000.0), (2, 15, 5.0),
                                  (3, 5, 10.0), (3, 20, 30.0), (3, 60, 50.0), (3, 200, 999.0)])
-    shop_repeat = (1000 + 30 + 50) / 3  # first orders left out; the order after the cutoff too
+    # first orders left out; the order after the cutoff too. Three repeat orders are too few to read the
+    # shop's repeat order from: 20 more at its first orders' average (35 / 3) times 1.15 fill in
+    shop_repeat = (1000 + 30 + 50 + 20 * 1.15 * 35 / 3) / (3 + 20)
     spend = spend_per_order(history, 100)
     assert spend == pytest.approx([(1000 + 3 * shop_repeat) / 4, shop_repeat, (30 + 50 + 3 * shop_repeat) / 5])
-    # a shop where nobody came back yet: every order counts
+    # a shop where nobody came back yet: its first orders (average 30), times 1.15
     first_only = History.from_rows([(1, 10, 20.0), (2, 15, 40.0)])
-    assert spend_per_order(first_only, 100) == pytest.approx([(20 + 3 * 30) / 4, (40 + 3 * 30) / 4])
+    assert spend_per_order(first_only, 100) == pytest.approx([30 * 1.15, 30 * 1.15])
+    # the statistical model's reading: the first order counts as one order, scaled the same way, and the
+    # shop's average weighs one order
+    assert spend_per_order(first_only, 100, strength=1.0, first_weight=1.0) == pytest.approx(
+        [(20 * 1.15 + 34.5) / 2, (40 * 1.15 + 34.5) / 2])
 
 
 def test_bands_with_hysteresis():
@@ -215,3 +221,75 @@ def test_reasons_name_what_raises_and_lowers_each_customers_risk():
     fallback = train(tiny, 100, 90)
     __, Xt = features(tiny, 100)
     assert [entry[:2] for entry in reasons(fallback, Xt)[1]][0] == ["+", "recency"]
+
+
+def test_young_shop_values_every_customer_at_the_prior_not_at_a_purchase_a_day():
+    # 5 customers whose orders are all from this morning (day 20000, scored at 06:00): followed for a quarter
+    # of a day each. The old reading, 5 purchases over 1.25 customer-days, expected 580 orders a year of each.
+    now = 20000.25
+    shop = History.from_rows([(1, 20000, 40.0), (2, 20000, 60.0), (3, 20000, 80.0), (4, 20000, 100.0),
+                              (5, 20000, 120.0, 2)])  # customer 5: two orders on the day, one purchase
+    horizon = derive_horizon(shop, now)
+    assert horizon == 90  # nobody came back yet
+    fitted = train(shop, now, horizon)
+    assert fitted.kind == "statistical"
+    assert "too young to read its purchase rate from" in fitted.reason
+    # the shop's rate: no repeat purchase over 1.25 customer-days, and a prior of one every 180 days worth
+    # 364 customer-days (each customer's exposure weighs 1 / (1 + rate x 0.25) = 0.9986: negligible here)
+    shop_rate = (0 + 364 / 180) / (5 * 0.25 + 364)
+    assert fitted.shop_rate == pytest.approx(shop_rate, rel=1e-4)
+    assert fitted.metrics["prior_weight"] == pytest.approx(364 / 365.25, abs=1e-3)
+    # each customer: (0 repeats + 1) / (0.25 days + 1 / shop rate), nobody overdue, 365 days
+    rate = 1 / (0.25 + 1 / shop_rate)
+    __, churn, orders, value, next_in = predict(fitted, shop, now, clv_days=365)
+    assert orders == pytest.approx([365 * rate] * 5, rel=1e-4)  # 2.02 purchases in 12 months
+    assert churn == pytest.approx([np.exp(-90 * rate)] * 5, rel=1e-4)  # 0.61: no purchase within 90 days
+    # value of a future order: no repeat order yet, so the first orders (average 80) times 1.15 stand in for
+    # the shop's (92); a customer's own first order, scaled the same way, counts as one order beside it
+    per_order = [(1.15 * first + 92) / 2 for first in (40, 60, 80, 100, 120)]
+    assert value == pytest.approx([365 * rate * v for v in per_order], rel=1e-4)
+    assert value.max() == pytest.approx(232.1, abs=0.1)
+    assert value.max() <= 3 * 120, "no customer above a few times the largest spend of the shop"
+    assert next_in == pytest.approx([1 / rate - 0.25] * 5, rel=1e-4)
+
+
+def test_young_shop_with_a_wholesale_customer_stays_in_proportion_and_explains_itself():
+    # the demo shop: a wholesale customer who reorders every few days for a month, one customer seen once
+    # 30 days ago, five new customers of this morning (customer 5 placed two orders)
+    now = 20000.25
+    rows = [(1, 19965 + 3 * k, 1200.0) for k in range(12)] + [(1, 20000, 1500.0), (2, 19970, 2900.0)]
+    rows += [(3, 20000, 120.0), (4, 20000, 100.0), (5, 20000, 528.3, 2), (6, 20000, 300.0), (7, 20000, 140.0)]
+    shop = History.from_rows(rows)
+    fitted = train(shop, now, derive_horizon(shop, now))
+    assert fitted.kind == "statistical"
+    ids, churn, orders, value, __, why = predict(fitted, shop, now, clv_days=365, explain=True)
+    # the wholesale customer's 12 repeat purchases count as one customer's: the average customer buys every
+    # few weeks, not every three days, and nobody is worth more than their share of what the shop sells
+    assert 1 / fitted.shop_rate > 30
+    new = np.isin(ids, [3, 4, 5, 6, 7])
+    assert (orders[new] < 12).all()
+    spent_this_month = 12 * 1200 + 1500
+    assert value.max() < 12 * spent_this_month, "the wholesale customer: at most a year at their current pace"
+    assert (value[new] < value[ids == 1]).all()
+    assert value[ids == 3] < value[ids == 5], "a customer's own orders set their level"
+    # the reasons: the order counts people see (two orders on one day are two), each fact pushing its way
+    reasons = dict(zip(ids.tolist(), why, strict=True))
+    assert ["+", "frequency", 2] in reasons[5] and ["-", "recency", 0, None] in reasons[5]
+    assert ["+", "frequency", 1] in reasons[3]
+    assert ["-", "frequency", 13] in reasons[1]
+    assert churn[new][0] > churn.mean(), "the agreeing fact first: the new customer is riskier than average"
+    assert reasons[3][0][:2] == ["+", "frequency"]
+
+
+def test_history_keeps_the_orders_of_each_purchase_day():
+    history = History.from_rows([(1, 10, 20.0, 2), (1, 40, 10.0), (2, 15, 5.0, 3)])
+    assert history.orders.tolist() == [2, 1, 3]
+    assert history.before(20).orders.tolist() == [2, 3]
+    from churn import order_counts
+
+    counts = order_counts(history, 100, span=70)
+    assert counts["orders"].tolist() == [3, 3]
+    assert counts["recent_orders_90d"].tolist() == [1, 0]  # since day 30: customer 1's order of day 40 only
+    # the model itself counts purchase days
+    __, X = features(history, 100)
+    assert col(X, "orders").tolist() == [2, 1]

@@ -1,16 +1,18 @@
 """Churn risk, expected next order and customer value, without the ORM.
 
 Input: one row per customer and purchase day (``customer``, ``day`` as a
-number of days, ``amount`` in the company currency), sorted by customer then
-day, as one set-based SQL query returns them. Everything here is vectorised
-numpy over those arrays; scikit-learn is imported only to train.
+number of days, ``amount`` in the company currency, ``orders`` placed that
+day), sorted by customer then day, as one set-based SQL query returns them.
+Everything here is vectorised numpy over those arrays; scikit-learn is
+imported only to train.
 
 The model answers "no order within ``horizon`` days after ``cutoff``". It is
 trained on the shop's own past: features as of earlier cutoffs, labels read
 from what happened next, validated on the latest fully observed window
 (time-based split, calibration error measured), then applied as of today. When the history is
 too thin to train on, a transparent statistical model (each customer's own
-purchase rate, shrunk to the shop's) gives the same outputs.
+purchase rate, shrunk to the shop's) gives the same outputs; on a young shop
+the shop's rate itself leans on a prior (see :func:`_shop_rate`).
 """
 
 from dataclasses import dataclass, field
@@ -30,38 +32,82 @@ FEATURES = [
 ]
 MIN_TRAIN_ROWS = 200  # below this many labelled customers (or one class only) the fallback is used
 MIN_POSITIVES = 20
+# The prior of a shop's purchase rate (see _shop_rate): one repeat purchase per customer every 180 days,
+# weighing as much as 52 customer-weeks of observed exposure. 180 days sits between the two shops we can
+# measure: CDNOW's customers made 1.47 repeat purchases in the 12 months after their first (one per 248 days),
+# the simulated shops of bench/ one per 124 days; within 1.4x of either, at the conservative end of the usual
+# "one every 90 to 180 days". A shop's own rate takes over once its customers have been followed for about
+# a customer-year (half the weight at 52 customer-weeks).
+PRIOR_GAP_DAYS = 180.0
+PRIOR_EXPOSURE_DAYS = 364.0
+# the shop's average repeat order is read from this many repeat orders at least (see spend_per_order);
+# before, its first orders fill in, times CDNOW's ratio of a repeat order to a first (39 / 34)
+REPEAT_VALUE_PRIOR = 20.0
+REPEAT_TO_FIRST = 1.15
+# no customer is expected to buy more than this quantile of their purchase rate's posterior allows
+RATE_BOUND_QUANTILE = 0.975
 
 
 @dataclass
 class History:
-    """Purchases, one row per customer and day, sorted by (customer, day)."""
+    """Purchases, one row per customer and day, sorted by (customer, day).
+
+    A day with several orders is one purchase (the convention of BG/NBD and of
+    the literature's CDNOW: a second order on the same day is a split basket,
+    not a second visit), so the model counts purchase days; ``orders`` keeps
+    how many orders each row holds, for the counts shown to people."""
 
     customer: np.ndarray
     day: np.ndarray
     amount: np.ndarray
+    orders: np.ndarray = None  # orders per row (1 when not given)
+
+    def __post_init__(self):
+        if self.orders is None:
+            self.orders = np.ones(len(self.customer))
 
     @classmethod
     def from_rows(cls, rows):
-        rows = sorted(rows)
+        """From ``(customer, day, amount)`` or ``(customer, day, amount, orders)`` rows."""
+        rows = sorted((*row, 1)[:4] for row in rows)
         if not rows:
             return cls(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
-        customer, day, amount = zip(*rows, strict=True)
-        return cls(np.asarray(customer, dtype=np.int64), np.asarray(day, dtype=float), np.asarray(amount, dtype=float))
+        customer, day, amount, orders = zip(*rows, strict=True)
+        return cls(np.asarray(customer, dtype=np.int64), np.asarray(day, dtype=float), np.asarray(amount, dtype=float),
+                   np.asarray(orders, dtype=float))
 
     def before(self, cutoff):
         mask = self.day < cutoff
-        return History(self.customer[mask], self.day[mask], self.amount[mask])
+        return History(self.customer[mask], self.day[mask], self.amount[mask], self.orders[mask])
 
 
 def derive_horizon(history, cutoff, minimum=30, maximum=365):
-    """A horizon from the shop's cadence: three times the median gap between
-    two purchases of the same customer, within bounds (days)."""
+    """A horizon from the shop's cadence: three times the median time
+    between two purchases of the same customer, within bounds (days).
+
+    The median is read as a survival curve (Kaplan-Meier): each customer's
+    silence since their last purchase is a gap still open, censored at the
+    cutoff. The gaps that closed in a young shop are the short ones (a shop
+    of one week has seen no gap longer than a week), so their plain median
+    made every customer of a young shop "overdue" within a month. When fewer
+    than half the gaps have closed by the longest one followed, the median is
+    beyond it: three times that, 90 days at least (also the horizon of a shop
+    where nobody came back yet)."""
     h = history.before(cutoff)
     same = h.customer[1:] == h.customer[:-1]
-    gaps = np.diff(h.day)[same]
-    if not len(gaps):
+    closed = np.diff(h.day)[same]
+    if not len(closed):
         return 90
-    return int(min(max(round(3 * float(np.median(gaps))), minimum), maximum))
+    still_open = cutoff - h.day[np.append(~same, True)]  # each customer's last purchase
+    times = np.concatenate([closed, still_open])
+    ended = np.concatenate([np.ones(len(closed)), np.zeros(len(still_open))])
+    order = np.lexsort((-ended, times))  # at a tie, the gaps that closed first
+    times, ended = times[order], ended[order]
+    survival = np.cumprod(1.0 - ended / (len(times) - np.arange(len(times))))
+    if survival[-1] > 0.5:
+        return int(min(max(90, round(3 * float(times[-1]))), maximum))
+    median = float(times[np.argmax(survival <= 0.5)])
+    return int(min(max(round(3 * median), minimum), maximum))
 
 
 def features(history, cutoff, signals=None):
@@ -182,8 +228,9 @@ class Fitted:
     scale: list = field(default_factory=list)
     coef: list = field(default_factory=list)  # per FEATURES, on standardised inputs
     intercept: float = 0.0
-    shop_rate: float = 1.0 / 90  # orders per day of an average customer
+    shop_rate: float = 1.0 / PRIOR_GAP_DAYS  # repeat purchases per customer-day, read with the prior
     prior_strength: float = 1.0
+    tenure_rate: float = 0.0  # trained model: purchases per customer-day of tenure, first included (see purchase_rate)
     orders_scale: float = 1.0  # expected orders calibrated on the last observed window
     persistence: float = 1.0  # window -> horizon conversion: p_h = p_w ** ((h / w) ** persistence)
     metrics: dict = field(default_factory=dict)
@@ -196,13 +243,32 @@ class Fitted:
         p_window = 1.0 / (1.0 + np.exp(-(z @ np.asarray(self.coef) + self.intercept)))
         return _to_horizon(p_window, self.horizon, self.window, self.persistence)
 
+    def purchase_rate(self, X):
+        """Purchases per day of each customer while they keep buying.
+
+        The statistical model reads it as the Gamma-Poisson posterior of the
+        customer's repeat rate (:func:`_posterior_rate`): the shop's rate for a
+        customer who just made a first purchase. The trained model keeps its
+        own reading, purchases per day of tenure with the first one included,
+        shrunk to the shop's (:func:`_tenure_rate`): only the shape of its
+        expected orders comes from it, their level is calibrated on the last
+        observed window (``orders_scale``), and with that calibration this
+        reading measured better on CDNOW's revenue (-2.8 % against +8.7 % at
+        the standard split, -3.8 % against +12.3 % at 1997-07-01)."""
+        if self.kind == "logistic_regression":
+            return _tenure_rate(X, self.tenure_rate, self.prior_strength)
+        return _posterior_rate(X, self.shop_rate, self.prior_strength)
+
     def expected_orders(self, X, days):
-        """Expected orders in the next ``days``: the customer's shrunk purchase
-        rate, scaled by the probability they are still buying."""
-        rate = _shrunk_rate(X, self.shop_rate, self.prior_strength)
+        """Expected purchases in the next ``days``: the customer's purchase
+        rate, scaled by the probability they are still buying, and never
+        above what their own history supports (the upper
+        :data:`RATE_BOUND_QUANTILE` of their rate's posterior)."""
+        rate = self.purchase_rate(X)
         alive = 1.0 - _p_no_order(rate, self.horizon)
         p_active = np.clip((1.0 - self.churn_probability(X)) / np.maximum(alive, 1e-6), 0.0, 1.0)
-        return self.orders_scale * p_active * rate * days
+        expected = self.orders_scale * p_active * rate * days
+        return np.minimum(expected, _rate_bound(X, self.shop_rate, self.prior_strength) * days)
 
     def to_dict(self):
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -212,12 +278,33 @@ class Fitted:
         return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
 
 
-def _shrunk_rate(X, shop_rate, strength):
-    """Orders per day: (orders + strength) / (tenure + strength / shop_rate), a
-    Gamma-Poisson posterior mean that pulls new customers to the shop's rate."""
+def _posterior_rate(X, shop_rate, strength):
+    """Purchases per day: (repeat purchases + strength) / (tenure + strength /
+    shop_rate), the Gamma-Poisson posterior mean of the customer's rate (a
+    Gamma prior of shape ``strength`` and mean ``shop_rate``). A customer who
+    just made their first purchase gets the shop's rate: the first purchase
+    starts the clock, it is no evidence of how often they buy."""
+    repeats = X[:, FEATURES.index("orders")] - 1
+    tenure = np.maximum(X[:, FEATURES.index("tenure_days")], 0.0)
+    return (repeats + strength) / (tenure + strength / max(shop_rate, 1e-6))
+
+
+def _rate_bound(X, shop_rate, strength, quantile=RATE_BOUND_QUANTILE):
+    """The upper ``quantile`` of the same posterior (a Gamma of shape repeats +
+    strength and rate tenure + strength / shop_rate)."""
+    from scipy.special import gammaincinv  # noqa: PLC0415
+
+    repeats = X[:, FEATURES.index("orders")] - 1
+    tenure = np.maximum(X[:, FEATURES.index("tenure_days")], 0.0)
+    return gammaincinv(repeats + strength, quantile) / (tenure + strength / max(shop_rate, 1e-6))
+
+
+def _tenure_rate(X, tenure_rate, strength):
+    """The trained model's purchases per day: (purchases + strength) / (tenure
+    + strength / tenure_rate), the first purchase included, tenure at least a day."""
     orders = X[:, FEATURES.index("orders")]
     tenure = np.maximum(X[:, FEATURES.index("tenure_days")], 1.0)
-    return (orders + strength) / (tenure + strength / max(shop_rate, 1e-6))
+    return (orders + strength) / (tenure + strength / max(tenure_rate, 1e-6))
 
 
 def _p_no_order(rate, horizon):
@@ -227,24 +314,59 @@ def _p_no_order(rate, horizon):
 def statistical_churn(X, horizon, shop_rate, strength=1.0):
     """P(no order within horizon) from the shrunk purchase rate, discounted by
     how overdue the customer is (recency beyond their usual gap)."""
-    rate = _shrunk_rate(X, shop_rate, strength)
+    rate = _posterior_rate(X, shop_rate, strength)
     recency = X[:, FEATURES.index("recency_days")]
     # probability still active: a Poisson customer silent for `recency` days
     alive = np.exp(-np.maximum(recency * rate - 1.0, 0.0))
     return 1.0 - alive * (1.0 - _p_no_order(rate, horizon))
 
 
-def _shop_rate(history, cutoff):
-    """The shop's purchase rate: orders per customer-day since each customer's first order."""
+def _shop_rate(history, cutoff, strength=1.0):
+    """The purchase rate of the shop's average customer, repeat purchases per
+    day, read with a prior: ``(repeat purchases, customer-days followed,
+    weight of the prior, rate)``.
+
+    Customers' rates differ (a Gamma of shape ``strength`` around the shop's,
+    as in :func:`_posterior_rate`), so a customer followed for long tells the
+    shop's rate about as much as one draw of it: each one's exposure counts
+    with the weight 1 / (1 + rate x exposure / strength), the maximum
+    likelihood of that Gamma-Poisson (a few fixed-point steps), instead of one
+    wholesale customer who reorders every day setting everyone's rate. The
+    prior adds :data:`PRIOR_EXPOSURE_DAYS` of that weighted exposure at one
+    repeat purchase per :data:`PRIOR_GAP_DAYS` (about two customers followed
+    for long). A young shop's customers have been followed for hours and
+    their first purchases say nothing about how often they buy: counting
+    those over that exposure is how a shop of one morning came to expect a
+    purchase a day from everyone."""
     h = history.before(cutoff)
-    if not len(h.customer):
-        return 1.0 / 90
+    __, start, n = np.unique(h.customer, return_index=True, return_counts=True)
+    repeats, exposure = (n - 1).astype(float), cutoff - h.day[start]
+    rate = 1.0 / PRIOR_GAP_DAYS
+    for __ in range(20):
+        weight = 1.0 / (1.0 + rate * exposure / strength)
+        followed = float(weight @ exposure)
+        rate = (float(weight @ repeats) + PRIOR_EXPOSURE_DAYS / PRIOR_GAP_DAYS) / (followed + PRIOR_EXPOSURE_DAYS)
+    return float(repeats.sum()), float(exposure.sum()), PRIOR_EXPOSURE_DAYS / (followed + PRIOR_EXPOSURE_DAYS), rate
+
+
+def _tenure_shop_rate(history, cutoff):
+    """The trained model's shop rate: purchases, first included, per customer-day since each one's first."""
+    h = history.before(cutoff)
     __, start = np.unique(h.customer, return_index=True)
     return float(len(h.customer) / max((cutoff - h.day[start]).sum(), 1.0))
 
 
 def fit_statistical(history, cutoff, horizon, reason):
-    return Fitted("statistical", reason, horizon, shop_rate=_shop_rate(history, cutoff))
+    """The transparent fallback; says so in ``reason`` when the shop's rate
+    leans on the prior more than on what its customers did."""
+    repeats, exposure, prior_weight, rate = _shop_rate(history, cutoff)
+    if prior_weight > 0.5:
+        reason += (f"; the shop is too young to read its purchase rate from ({repeats:.0f} repeat purchases over "
+                   f"{exposure / 7:.0f} customer-weeks): a prior of one repeat purchase every "
+                   f"{PRIOR_GAP_DAYS:.0f} days weighs {prior_weight:.0%}")
+    metrics = {"repeat_purchases": int(repeats), "exposure_days": round(exposure, 1),
+               "prior_weight": round(prior_weight, 3)}
+    return Fitted("statistical", reason, horizon, shop_rate=rate, metrics=metrics)
 
 
 def _stack(history, cutoffs, window, signals_at):
@@ -304,7 +426,8 @@ def train(history, now, horizon, signals_at=None, min_history=None, window=None)
     fitted = _fit_logistic(X_final, y_final, window, horizon)
     fitted.reason = "trained on the shop's history" + (
         f" (labels over {window} days, converted to {horizon})" if window < horizon else "")
-    fitted.shop_rate = _shop_rate(history, now)
+    fitted.shop_rate = _shop_rate(history, now)[3]
+    fitted.tenure_rate = _tenure_shop_rate(history, now)
     fitted.metrics = metrics
     if window < horizon and now - 2 * window - first_day >= min_history:
         fitted.persistence = _persistence(fitted, history, now - 2 * window, window, signals_at)
@@ -399,10 +522,16 @@ def predict(fitted, history, now, signals=None, clv_days=365, explain=False):
         return (ids, np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0)) + (([],) if explain else ())
     churn = fitted.churn_probability(X)
     orders = fitted.expected_orders(X, clv_days)
-    value = orders * spend_per_order(history, now)
-    rate = _shrunk_rate(X, fitted.shop_rate, fitted.prior_strength)
+    if fitted.kind == "logistic_regression":
+        value = orders * spend_per_order(history, now)
+    else:
+        # few repeat orders to read a customer's level from: their first order counts, and the shop's
+        # average weighs one order (CDNOW's Gamma-Gamma fit puts it at 0.42; the trained model's 3
+        # measured best there, where repeat orders abound)
+        value = orders * spend_per_order(history, now, strength=1.0, first_weight=1.0)
+    rate = fitted.purchase_rate(X)
     next_in = np.clip(np.where(churn < 0.999, 1.0 / np.maximum(rate, 1e-6) - X[:, FEATURES.index("recency_days")], np.inf), 1.0, None)
-    return (ids, churn, orders, value, next_in) + ((reasons(fitted, X),) if explain else ())
+    return (ids, churn, orders, value, next_in) + ((reasons(fitted, X, order_counts(history, now)),) if explain else ())
 
 
 # what a salesperson can act on: features grouped by the fact they describe
@@ -421,14 +550,22 @@ REASONS = {
 STATISTICAL_WEIGHTS = {"recency_days": 1.0, "orders": -1.0}
 
 
-def reasons(fitted, X):
+def reasons(fitted, X, counts=None):
     """Per customer, why their risk departs from the shop's average
-    customer's: up to two ``[sign, reason, value, ...]``, "+" when they are
-    riskier than average (what raises it most), "-" when safer (what lowers
-    it most). Contributions of a logistic model are coefficient × the
-    customer's standardised input, summed per group of :data:`REASONS`; the
-    values are the customer's own numbers for the sentence shown to sales
-    staff (days, orders, amount)."""
+    customer's: up to two ``[sign, reason, value, ...]``, "+" when the fact
+    raises the risk, "-" when it lowers it. Contributions of a logistic
+    model are coefficient × the customer's standardised input, summed per
+    group of :data:`REASONS`: the two strongest pushing the same way as the
+    sum of them all. The statistical model's score has two inputs, the
+    silence and the purchases (:data:`STATISTICAL_WEIGHTS`): each is shown
+    with the way it pushes against the shop's average customer, the one
+    agreeing with where the customer's score stands against the shop's
+    average score first, so a customer who just ordered reads "lowers the
+    risk: ordered today" beside "raises the risk: 1 order so far".
+
+    The values are the customer's own numbers for the sentence shown to
+    sales staff (days, orders, amount); ``counts`` (see :func:`order_counts`)
+    gives the orders to show, where a day with two orders counts two."""
     Xt = _transform(X)
     if fitted.kind == "logistic_regression":
         z = (Xt - np.asarray(fitted.mean)) / np.asarray(fitted.scale)
@@ -440,26 +577,35 @@ def reasons(fitted, X):
     groups = list(REASONS)
     member = np.array([[name in REASONS[g] for g in groups] for name in FEATURES], dtype=float)
     contribution = (z * weights) @ member  # customers x reasons
-    # explain the customer's departure from the average customer: the two
-    # strongest reasons pushing the same way as the sum of them all
-    riskier = contribution.sum(axis=1) >= 0
+    if fitted.kind == "logistic_regression":
+        riskier = contribution.sum(axis=1) >= 0
+    else:
+        score = fitted.churn_probability(X)
+        riskier = score >= score.mean()
     signed = np.where(riskier[:, None], contribution, -contribution)
-    order = np.argsort(-signed, axis=1)[:, :2]
-    strong = (np.take_along_axis(signed, order, axis=1) > 0.05).tolist()
-    values = _reason_values(X)
+    if fitted.kind == "logistic_regression":
+        order = np.argsort(-signed, axis=1)[:, :2]
+        shown = np.take_along_axis(signed, order, axis=1) > 0.05
+    else:  # the agreeing input first, then the other whichever way it pushes
+        order = np.argsort(-(np.abs(contribution) + 1e3 * (signed > 0.05)), axis=1)[:, :2]
+        shown = np.abs(np.take_along_axis(contribution, order, axis=1)) > 0.05
+    chosen = np.take_along_axis(contribution, order, axis=1)
+    up = (chosen > 0).tolist()
+    values = _reason_values(X, counts)
     columns = [values[g] for g in groups]
     return [
-        [["+" if up else "-", groups[g], *(c[row] for c in columns[g])]
-         for g, keep in zip(best, ok, strict=True) if keep]
-        for row, (up, best, ok) in enumerate(zip(riskier.tolist(), order.tolist(), strong, strict=True))
+        [["+" if raise_ else "-", groups[g], *(c[row] for c in columns[g])]
+         for g, raise_, keep in zip(best, ups, oks, strict=True) if keep]
+        for row, (best, ups, oks) in enumerate(zip(order.tolist(), up, shown.tolist(), strict=True))
     ]
 
 
-def _reason_values(X):
+def _reason_values(X, counts=None):
     """Per reason, the columns of numbers of its sentence (plain Python lists, built once)."""
     col = {name: X[:, j] for j, name in enumerate(FEATURES)}
     mean_gap = (col["tenure_days"] - col["recency_days"]) / np.maximum(col["orders"] - 1, 1)
     usual = np.where(col["orders"] > 1, np.round(mean_gap), -1).astype(np.int64).tolist()
+    counts = counts or {}
 
     def whole(values):
         return np.round(values).astype(np.int64).tolist()
@@ -467,8 +613,8 @@ def _reason_values(X):
     return {
         "recency": [np.floor(col["recency_days"]).astype(np.int64).tolist(),
                     [g if g >= 0 else None for g in usual]],  # no usual gap with a single order
-        "frequency": [whole(col["orders"])],
-        "recent": [whole(col["recent_orders_90d"])],
+        "frequency": [whole(counts.get("orders", col["orders"]))],
+        "recent": [whole(counts.get("recent_orders_90d", col["recent_orders_90d"]))],
         "value": [np.round(col["total_value"], 2).tolist()],
         "tenure": [whole(col["tenure_days"])],
         "emails": [whole(col["opens_90d"] + col["clicks_90d"])],
@@ -476,23 +622,44 @@ def _reason_values(X):
     }
 
 
-def spend_per_order(history, cutoff, strength=3.0):
+def order_counts(history, cutoff, span=90):
+    """Orders per customer of ``features(history, cutoff)``, all and in the
+    last ``span`` days: what people count (two orders on a day are two),
+    where the model counts purchase days."""
+    h = history.before(cutoff)
+    if not len(h.customer):
+        return {"orders": np.zeros(0), "recent_orders_90d": np.zeros(0)}
+    __, start = np.unique(h.customer, return_index=True)
+    return {"orders": np.add.reduceat(h.orders, start),
+            "recent_orders_90d": np.add.reduceat(np.where(h.day >= cutoff - span, h.orders, 0.0), start)}
+
+
+def spend_per_order(history, cutoff, strength=3.0, first_weight=0.0):
     """Expected value of a future order, per customer of ``features(history,
     cutoff)``: the average of their repeat orders shrunk to the shop's
     average repeat order (Gamma-Gamma's convention). A first order is left
     out because it is not what a future order looks like: on CDNOW first
-    orders average 34 and repeat orders 39. With no repeat order in the shop
-    yet, every order counts."""
+    orders average 34 and repeat orders 39.
+
+    The shop's average repeat order is read from :data:`REPEAT_VALUE_PRIOR`
+    repeat orders at least: before, its first orders fill in, scaled by
+    :data:`REPEAT_TO_FIRST` (a shop whose one repeat order was large does
+    not value every customer at it). ``first_weight``: how many repeat
+    orders a customer's first order counts for, scaled by how the shop's
+    repeat orders compare to its first ones (the statistical model's 1: on a
+    young shop the first order is most of what is known of a customer)."""
     h = history.before(cutoff)
     if not len(h.customer):
         return np.zeros(0)
     __, start, n = np.unique(h.customer, return_index=True, return_counts=True)
     total = np.add.reduceat(h.amount, start)
-    repeat_total, repeats = total - h.amount[start], n - 1
-    if not repeats.any():
-        repeat_total, repeats = total, n
-    shop = float(repeat_total.sum() / repeats.sum())
-    return (repeat_total + strength * shop) / (repeats + strength)
+    first = h.amount[start]
+    repeat_total, repeats = total - first, n - 1
+    first_mean = float(first.mean())
+    shop = float((repeat_total.sum() + REPEAT_VALUE_PRIOR * REPEAT_TO_FIRST * first_mean)
+                 / (repeats.sum() + REPEAT_VALUE_PRIOR))
+    scaled_first = first * shop / max(first_mean, 1e-9)
+    return (repeat_total + first_weight * scaled_first + strength * shop) / (repeats + first_weight + strength)
 
 
 BANDS = ("low", "medium", "high")

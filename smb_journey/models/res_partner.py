@@ -77,18 +77,40 @@ class ResPartner(models.Model):
         except ValueError:
             return False
         _ = self.env._
+
+        def last_order(days, gap=None):
+            if not days:
+                return _("Ordered today")
+            if gap:  # the usual gap, with separate strings so that each one reads right in every language
+                if days == 1:
+                    return (_("Last order yesterday, usually every day") if gap == 1
+                            else _("Last order yesterday, usually every %(gap)s days", gap=gap))
+                return (_("Last order %(days)s days ago, usually every day", days=days) if gap == 1
+                        else _("Last order %(days)s days ago, usually every %(gap)s days", days=days, gap=gap))
+            return _("Last order yesterday") if days == 1 else _("Last order %(days)s days ago", days=days)
+
         facts = {
-            "recency": lambda days, gap=None: (
-                _("Ordered today") if not days
-                else _("Last order %(days)s days ago, usually every %(gap)s days", days=days, gap=gap) if gap
-                else _("Last order %(days)s days ago", days=days)),
-            "frequency": lambda count: _("%(count)s orders so far", count=count),
-            "recent": lambda count: _("%(count)s orders in the last 90 days", count=count),
+            "recency": last_order,
+            "frequency": lambda count: (
+                _("1 order so far") if count == 1 else _("%(count)s orders so far", count=count)),
+            "recent": lambda count: (
+                _("No order in the last 90 days") if not count
+                else _("1 order in the last 90 days") if count == 1
+                else _("%(count)s orders in the last 90 days", count=count)),
             "value": lambda amount: _("%(amount)s spent so far",
                                       amount=format_amount(self.env, amount, self.env.company.currency_id)),
-            "tenure": lambda days: _("Customer for %(days)s days", days=days),
-            "emails": lambda count: _("%(count)s journey emails opened or clicked in the last 90 days", count=count),
-            "carts": lambda count: _("%(count)s abandoned carts in the last 90 days", count=count),
+            "tenure": lambda days: (
+                _("Customer since today") if not days
+                else _("Customer for 1 day") if days == 1
+                else _("Customer for %(days)s days", days=days)),
+            "emails": lambda count: (
+                _("No journey email opened or clicked in the last 90 days") if not count
+                else _("1 journey email opened or clicked in the last 90 days") if count == 1
+                else _("%(count)s journey emails opened or clicked in the last 90 days", count=count)),
+            "carts": lambda count: (
+                _("No abandoned cart in the last 90 days") if not count
+                else _("1 abandoned cart in the last 90 days") if count == 1
+                else _("%(count)s abandoned carts in the last 90 days", count=count)),
         }
         lines = []
         for sign, reason, *values in reasons:

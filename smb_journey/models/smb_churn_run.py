@@ -69,9 +69,23 @@ class SmbChurnRun(models.Model):
     def _model_summary(self, params):
         _ = self.env._
         if params.get("kind") != "logistic_regression":
-            return params and _(
-                "Each customer's purchase rate, shrunk to the shop's (%(rate)s orders a day), discounted by "
-                "how overdue they are.", rate=round(params.get("shop_rate", 0.0), 4)) or False
+            if not params:
+                return False
+            metrics = params.get("metrics") or {}
+            rate = params.get("shop_rate") or 1.0 / churn_lib.PRIOR_GAP_DAYS
+            lines = [_("Each customer's purchase rate, shrunk to the shop's (%(rate)s repeat purchases a day: one "
+                       "every %(gap)s days for an average customer), discounted by how overdue they are.",
+                       rate=round(rate, 4), gap=round(1.0 / rate))]
+            if "prior_weight" in metrics:
+                lines.append(_(
+                    "The shop's rate: %(repeats)s repeat purchases over %(weeks)s customer-weeks followed, with a "
+                    "prior of one repeat purchase every %(prior)s days weighing %(weight)s %%.",
+                    repeats=metrics.get("repeat_purchases", 0), weeks=round(metrics.get("exposure_days", 0.0) / 7),
+                    prior=round(churn_lib.PRIOR_GAP_DAYS), weight=round(100 * metrics["prior_weight"])))
+                if metrics["prior_weight"] > 0.5:
+                    lines.append(_("The shop is too young to read its purchase rate from: the prior weighs more "
+                                   "than what its customers did."))
+            return "\n".join(lines)
         lines = [_("Label window %(window)s days, carried to the %(horizon)s-day horizon with persistence "
                    "%(persistence)s (1 = independent windows).", window=params.get("window"),
                    horizon=params.get("horizon"), persistence=round(params.get("persistence", 1.0), 2)),
@@ -175,21 +189,22 @@ class SmbChurnRun(models.Model):
 
     def _purchase_history(self, company, now):
         """One row per commercial partner and purchase day, in the company
-        currency: a single set-based query."""
+        currency, with the number of orders of that day: a single set-based
+        query. The model counts purchase days; people are shown orders."""
         self.env["sale.order"].flush_model()
         self.env["res.partner"].flush_model(["commercial_partner_id"])
         rows = self.env.execute_query(self._history_sql(company, now))
         if not rows:
             return churn_lib.History.from_rows([])
         array = np.asarray(rows, dtype=float)
-        return churn_lib.History(array[:, 0].astype(np.int64), array[:, 1], array[:, 2])
+        return churn_lib.History(array[:, 0].astype(np.int64), array[:, 1], array[:, 2], array[:, 3])
 
     @api.model
     def _history_sql(self, company, now):
         return SQL(
             """
             SELECT p.commercial_partner_id, (o.date_order::date - DATE '1970-01-01') AS day,
-                   SUM(o.amount_untaxed / COALESCE(NULLIF(o.currency_rate, 0), 1))
+                   SUM(o.amount_untaxed / COALESCE(NULLIF(o.currency_rate, 0), 1)), COUNT(*)
               FROM sale_order o
               JOIN res_partner p ON p.id = o.partner_id
              WHERE o.state = 'sale' AND o.company_id = %s AND o.date_order <= %s

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime, timedelta
 from unittest.mock import patch
 
 import numpy as np
@@ -73,6 +73,11 @@ class TestChurnScoring(TransactionCase):
                 (self.regular.id, float((date(2026, 2, 1) - epoch).days), 30.0),
                 (self.lapsed.id, float((date(2025, 6, 1) - epoch).days), 80.0),
             ]))
+        orders = {(c, d): n for c, d, n in zip(history.customer.tolist(), history.day.tolist(), history.orders.tolist(),
+                                                strict=True)}
+        self.assertEqual(orders[self.regular.id, float((date(2026, 1, 5) - epoch).days)], 2,
+                         "the orders of each day are counted: the contact's order of 5 January is the second")
+        self.assertEqual(sum(orders.values()), 4)
 
     def test_tiny_shop_uses_the_fallback_and_says_why(self):
         for when in ("2025-11-01 10:00:00", "2025-12-01 10:00:00", "2026-01-01 10:00:00", "2026-02-01 10:00:00"):
@@ -97,6 +102,39 @@ class TestChurnScoring(TransactionCase):
         self.assertEqual((newcomer.smb_churn_band, newcomer.smb_clv), (self.regular.smb_churn_band, self.regular.smb_clv),
                          "a new contact joins with the company's risk and value")
         self.assertEqual(self.regular.write_date, before, "scores are written without touching write_date")
+
+    def test_young_shop_values_stay_in_proportion_and_orders_are_counted(self):
+        """The demo shop as a user found it: a wholesale customer who reorders every few days, a customer seen
+        once a month ago, and new customers whose orders were confirmed minutes ago, one of them with two."""
+        newcomers = self.env["res.partner"].create([{"name": f"Newcomer {i}"} for i in range(5)])
+        for k in range(12):
+            self.order(self.regular, 1200, datetime(2026, 1, 26, 10) + timedelta(days=3 * k))
+        self.order(self.regular, 1500, "2026-03-02 05:40:00")
+        self.order(self.lapsed, 2900, "2026-01-31 10:00:00")
+        for partner, amount in zip(newcomers, (120.60, 102.60, 304.20, 121.50, 138.51), strict=True):
+            self.order(partner, amount, "2026-03-02 05:50:00")
+        self.order(newcomers[2], 224.10, "2026-03-02 05:51:00")  # a second order the same morning
+        with freeze_time("2026-03-02 05:52:50"):
+            run = self.run_cron()
+        self.assertRecordValues(run, [{"state": "done", "customer_count": 7, "model_kind": "statistical"}])
+        self.assertIn("too young to read its purchase rate from", run.model_reason, "the admin reads why")
+        self.assertIn("The shop is too young to read its purchase rate from", run.model_summary)
+        customers = self.regular | self.lapsed | newcomers
+        # the largest spend of the shop: the wholesale customer's 15,900 of the last five weeks
+        biggest = 12 * 1200 + 1500
+        for partner in customers:
+            self.assertLessEqual(partner.smb_clv, 3 * biggest * 365 / 35,
+                                 "nobody above three times a year at the busiest customer's pace")
+        for partner in newcomers:
+            self.assertLess(partner.smb_clv, biggest, f"{partner.name}: a new customer is not worth the wholesaler")
+            self.assertGreater(partner.smb_churn_score, 0.05, "a customer of this morning is not certain to return")
+            self.assertIn("Lowers the risk: Ordered today", partner.smb_churn_explanation)
+        self.assertLess(sum(newcomers.mapped("smb_clv")), self.regular.smb_clv)
+        self.assertLess(newcomers[1].smb_clv, newcomers[2].smb_clv, "a customer's own orders set their level")
+        self.assertIn("Raises the risk: 2 orders so far", newcomers[2].smb_churn_explanation)
+        self.assertIn("Raises the risk: 1 order so far", newcomers[0].smb_churn_explanation)
+        self.assertNotIn("1 orders", newcomers[0].smb_churn_explanation)
+        self.assertIn("Lowers the risk: 13 orders so far", self.regular.smb_churn_explanation)
 
     def test_trained_model_is_recorded_with_its_holdout_quality(self):
         history = synthetic_history()
