@@ -2,6 +2,7 @@ from . import smb_journey
 from . import smb_journey_step
 from . import smb_journey_enrollment
 from . import smb_journey_log
+from . import smb_journey_conversion
 from . import mail_blacklist
 from . import mailing_mailing
 from . import mailing_trace
@@ -16,3 +17,4 @@ from . import res_company
 from . import account_move
 from . import smb_churn_run
 from . import smb_churn_history
+from . import res_config_settings

@@ -1,8 +1,26 @@
 from odoo import fields, models
 
+ATTRIBUTION_MODELS = [
+    ("last", "Last touch"),
+    ("first", "First touch"),
+    ("linear", "Linear (shared equally)"),
+]
+
 
 class ResCompany(models.Model):
     _inherit = "res.company"
+
+    smb_journey_user_id = fields.Many2one(
+        "res.users", "Journeys Responsible", domain="[('share', '=', False)]",
+        help="Responsible of the journeys created without one (the shipped journeys, journeys created by "
+        "a script), and who gets the activities of customers without a salesperson when a journey's "
+        "responsible is no longer an active user.")
+    smb_attribution_model = fields.Selection(
+        ATTRIBUTION_MODELS, "Revenue Attribution", default="last", required=True,
+        help="Which journey emails an order is credited to, among the emails the customer was really sent "
+        "within each journey's conversion window before the order. Last touch: the latest one. First "
+        "touch: the earliest one. Linear: all of them, the order's revenue split equally. An order is "
+        "credited once in all, never once per journey.")
 
     smb_tiers_computed_at = fields.Datetime(
         "Loyalty Tiers Computed On", readonly=True, copy=False,

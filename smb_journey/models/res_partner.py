@@ -48,20 +48,24 @@ class ResPartner(models.Model):
 
     # Churn risk and value, per company, of the commercial partner (copied to
     # its contacts); written by smb.churn.run's nightly scoring only.
+    # internal users only: a portal customer must not read their own risk score over RPC
     smb_churn_score = fields.Float(
-        "Churn Risk", company_dependent=True, readonly=True, copy=False, digits=(3, 2),
+        "Churn Risk", company_dependent=True, readonly=True, copy=False, digits=(3, 2), groups="base.group_user",
         help="Probability (0-1) of no order within the company's churn horizon.")
     smb_churn_band = fields.Selection(
         [("low", "Low"), ("medium", "Medium"), ("high", "High")], "Churn Risk Band",
-        company_dependent=True, readonly=True, copy=False)
+        company_dependent=True, readonly=True, copy=False, groups="base.group_user")
     smb_clv = fields.Float(
         "Predicted Value (12 months)", company_dependent=True, readonly=True, copy=False, aggregator="sum",
+        groups="base.group_user",
         help="Expected spend over the next 12 months, in the company currency.")
-    smb_next_order_date = fields.Date("Expected Next Order", company_dependent=True, readonly=True, copy=False)
+    smb_next_order_date = fields.Date(
+        "Expected Next Order", company_dependent=True, readonly=True, copy=False, groups="base.group_user")
     smb_churn_reasons = fields.Char(
-        "Churn Risk Reasons (data)", company_dependent=True, readonly=True, copy=False,
+        "Churn Risk Reasons (data)", company_dependent=True, readonly=True, copy=False, groups="base.group_user",
         help="What moves this customer's risk most, as the scoring wrote it (JSON): see lib/churn.py reasons().")
-    smb_churn_explanation = fields.Text("Why This Risk", compute="_compute_smb_churn_explanation")
+    smb_churn_explanation = fields.Text(
+        "Why This Risk", compute="_compute_smb_churn_explanation", groups="base.group_user")
 
     @api.depends("smb_churn_reasons")
     @api.depends_context("company", "lang")

@@ -1,13 +1,17 @@
+import logging
 from ast import literal_eval
+from contextlib import contextmanager
 
+import psycopg2
 import psycopg2.errors
 
-from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo import SUPERUSER_ID, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
-from odoo.tools import SQL
+from odoo.tools import SQL, mute_logger
 
 from odoo.addons.smb_journey.lib import entry as entry_lib
+from odoo.addons.smb_journey.tools import contained
 
 # Trigger -> model of the triggering record (False: the customer alone)
 TRIGGER_RECORD_MODEL = {
@@ -19,12 +23,16 @@ TRIGGER_RECORD_MODEL = {
     "churn_risk": "smb.churn.history",
     "manual": False,
 }
+# journey filters: field, model it filters (None: the triggering record's model)
+FILTER_FIELDS = (("audience_domain", "res.partner"), ("goal_domain", "res.partner"), ("trigger_domain", None))
+
+_logger = logging.getLogger(__name__)
 
 
 class SmbJourney(models.Model):
     _name = "smb.journey"
     _description = "Customer Journey"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "sequence, id"
     _check_company_auto = True
 
@@ -38,8 +46,9 @@ class SmbJourney(models.Model):
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
     user_id = fields.Many2one(
-        "res.users", "Responsible", default=lambda self: self.env.user, tracking=True,
-        help="Gets the activities of customers who have no salesperson.")
+        "res.users", "Responsible", default=lambda self: self._default_user_id(), tracking=True,
+        domain="[('share', '=', False)]",
+        help="Gets the activities of customers who have no salesperson, and a warning when the journey fails.")
     state = fields.Selection(
         [("draft", "Draft"), ("running", "Running"), ("paused", "Paused"), ("stopped", "Stopped")],
         default="draft", required=True, copy=False, tracking=True, index=True,
@@ -80,6 +89,10 @@ class SmbJourney(models.Model):
         help="Only orders or carts matching this filter enter the journey.",
     )
     record_model = fields.Char(compute="_compute_record_model")
+    filter_user_id = fields.Many2one(
+        "res.users", "Filters Written By", readonly=True, copy=False, ondelete="set null",
+        help="The filters run with this user's field access: a filter never reveals a field its author "
+        "could not read.")
     audience_domain = fields.Char(
         "Audience", default="[]",
         help="Customers who may enter; checked again before every step, so a customer "
@@ -99,6 +112,17 @@ class SmbJourney(models.Model):
         help="Reaching the goal completes the enrollment: no further step is run.",
     )
     goal_domain = fields.Char(default="[]")
+    goal_scope = fields.Selection(
+        [("any", "Any order of the customer"), ("record", "Only the triggering cart or order")],
+        "Orders Reaching the Goal", default="any", required=True,
+        help="Any order: an order of this journey's company, confirmed after the customer entered. "
+        "Only the triggering one: the cart (or order) that started the journey must be confirmed; a phone "
+        "order for something else does not end it.")
+    error_message = fields.Text(
+        "Problem", readonly=True, copy=False,
+        help="Why the journey last failed (a filter that no longer runs, ...). The shop went on; the "
+        "customers concerned were not enrolled or are in error.")
+    error_date = fields.Datetime("Problem Since", readonly=True, copy=False)
     conversion_window_days = fields.Integer(
         "Conversion Window (days)", default=5,
         help="An order confirmed within this many days after a journey email is credited "
@@ -116,13 +140,29 @@ class SmbJourney(models.Model):
     completed_count = fields.Integer("Completed", compute="_compute_enrollment_stats")
     exited_count = fields.Integer("Exited", compute="_compute_enrollment_stats")
     error_count = fields.Integer("In Error", compute="_compute_enrollment_stats")
-    sent_count = fields.Integer("Sent", compute="_compute_mail_stats")
+    queued_count = fields.Integer("Queued", compute="_compute_mail_stats", help="Emails waiting in the mail queue.")
+    sent_count = fields.Integer("Sent", compute="_compute_mail_stats", help="Emails that left the mail queue.")
+    delivered_count = fields.Integer("Delivered", compute="_compute_mail_stats")
     opened_count = fields.Integer("Opened", compute="_compute_mail_stats")
     clicked_count = fields.Integer("Clicked", compute="_compute_mail_stats")
-    converted_count = fields.Integer("Conversions", compute="_compute_mail_stats")
+    replied_count = fields.Integer("Replied", compute="_compute_mail_stats")
+    bounced_count = fields.Integer("Bounced", compute="_compute_mail_stats")
+    failed_count = fields.Integer(
+        "Failed", compute="_compute_mail_stats", help="Emails the mail server could not send.")
+    converted_count = fields.Integer(
+        "Conversions", compute="_compute_mail_stats", help="Orders credited to this journey's emails.")
     revenue = fields.Monetary(compute="_compute_mail_stats", currency_field="currency_id")
     open_rate = fields.Float("Open Rate (%)", compute="_compute_mail_stats")
     click_rate = fields.Float("Click Rate (%)", compute="_compute_mail_stats")
+
+    @api.model
+    def _default_user_id(self):
+        """The user creating the journey; the shipped journeys are installed
+        by the superuser (OdooBot), who must not get customers' activities:
+        the company's journeys responsible, else the administrator."""
+        if not self.env.su and self.env.uid != SUPERUSER_ID:
+            return self.env.user
+        return self.env.company.smb_journey_user_id or self.env.ref("base.user_admin", raise_if_not_found=False)
 
     @api.depends("trigger")
     def _compute_record_model(self):
@@ -132,7 +172,8 @@ class SmbJourney(models.Model):
     def _compute_enrollment_stats(self):
         counts = {
             (journey.id, state): count
-            for journey, state, count in self.env["smb.journey.enrollment"]._read_group(
+            # sudo: the journey's own totals, also for sales staff who see only their customers' enrollments
+            for journey, state, count in self.env["smb.journey.enrollment"].sudo()._read_group(
                 [("journey_id", "in", self.ids)], ["journey_id", "state"], ["__count"]
             )
         }
@@ -146,51 +187,97 @@ class SmbJourney(models.Model):
 
     @api.depends("step_ids")
     def _compute_mail_stats(self):
-        stats = {journey.id: dict.fromkeys(
-            ("sent", "opened", "clicked", "converted", "revenue"), 0) for journey in self}
-        for step in self.step_ids:
-            acc = stats[step.journey_id.id]
-            acc["sent"] += step.sent_count
-            acc["opened"] += step.opened_count
-            acc["clicked"] += step.clicked_count
-            acc["converted"] += step.converted_count
-            acc["revenue"] += step.revenue
+        """Email numbers as Email Marketing counts them (the steps' tracking
+        mailings), conversions as distinct orders credited to the journey."""
+        steps = self.step_ids
+        mail = steps._trace_statistics()
+        Conversion = self.env["smb.journey.conversion"].sudo()  # sudo: the journey's own figures
+        conversions = {
+            journey.id: (len(set(orders)), revenue)
+            for journey, orders, revenue in Conversion._read_group(
+                [("journey_id", "in", self.ids)], ["journey_id"], ["order_id:array_agg", "revenue:sum"])
+        }
+        keys = ("scheduled", "sent", "delivered", "opened", "clicked", "replied", "bounced", "failed", "reachable")
         for journey in self:
-            acc = stats.get(journey.id) or dict.fromkeys(("sent", "opened", "clicked", "converted", "revenue"), 0)
+            acc = dict.fromkeys(keys, 0)
+            for step in journey.step_ids:
+                for key in keys:
+                    acc[key] += mail.get(step.mailing_id.id, {}).get(key, 0)
+            journey.queued_count = acc["scheduled"]
             journey.sent_count = acc["sent"]
+            journey.delivered_count = acc["delivered"]
             journey.opened_count = acc["opened"]
             journey.clicked_count = acc["clicked"]
-            journey.converted_count = acc["converted"]
-            journey.revenue = acc["revenue"]
-            journey.open_rate = 100.0 * acc["opened"] / acc["sent"] if acc["sent"] else 0.0
-            journey.click_rate = 100.0 * acc["clicked"] / acc["sent"] if acc["sent"] else 0.0
+            journey.replied_count = acc["replied"]
+            journey.bounced_count = acc["bounced"]
+            journey.failed_count = acc["failed"]
+            journey.open_rate = 100.0 * acc["opened"] / acc["reachable"] if acc["reachable"] else 0.0
+            journey.click_rate = 100.0 * acc["clicked"] / acc["reachable"] if acc["reachable"] else 0.0
+            journey.converted_count, journey.revenue = conversions.get(journey.id, (0, 0.0))
 
-    @api.constrains("audience_domain", "goal_domain", "trigger_domain")
+    @api.constrains("audience_domain", "goal_domain", "trigger_domain", "trigger")
     def _check_domains(self):
         for journey in self:
-            for fname, model in (
-                ("audience_domain", "res.partner"),
-                ("goal_domain", "res.partner"),
-                ("trigger_domain", journey.record_model),
-            ):
-                try:
-                    Domain(literal_eval(journey[fname] or "[]")).validate(self.env[model])
-                except Exception as e:  # noqa: BLE001 - any parse error is shown as is
-                    raise ValidationError(self.env._(
-                        "Journey %(journey)s: invalid filter %(field)s: %(error)s",
-                        journey=journey.name, field=journey._fields[fname].string, error=e,
-                    )) from e
+            for fname, model in FILTER_FIELDS:
+                self._validate_filter(
+                    journey[fname], model or journey.record_model,
+                    self.env._("Journey %(journey)s, filter %(field)s", journey=journey.name,
+                               field=journey._fields[fname].string),
+                    company=journey.company_id,
+                )
+
+    @api.model
+    def _validate_filter(self, value, model, where, company=None):
+        """Refuse a filter that would fail or leak when it runs: it must parse,
+        name fields its author may read, and run against the database with its
+        real values (a '1,000' on a number fails here, not at checkout), in
+        every installed language (translated fields are searched per language)."""
+        try:
+            domain = Domain(literal_eval(value or "[]"))
+        except (ValueError, SyntaxError, TypeError) as e:
+            raise ValidationError(self.env._(
+                "%(where)s is not a valid filter: %(error)s", where=where, error=e)) from e
+        # constraints run as superuser: check as the user who saves
+        Model = self.env[model].sudo(False)
+        Model = Model.with_company(company) if company else Model
+        for lang, __ in self.env["res.lang"].get_installed():
+            try:
+                with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+                    Model.with_context(lang=lang, active_test=False).search_count(domain, limit=1)
+            except AccessError as e:
+                raise ValidationError(self.env._(
+                    "%(where)s uses a field you may not read: %(error)s", where=where, error=e.args[0])) from e
+            except (ValueError, TypeError, KeyError, psycopg2.Error) as e:
+                error = e.diag.message_primary if isinstance(e, psycopg2.Error) and e.diag else str(e)
+                raise ValidationError(self.env._(
+                    "%(where)s cannot run: %(error)s", where=where, error=error)) from e
 
     @api.constrains("reentry_days", "conversion_window_days")
     def _check_days(self):
         if any(j.reentry_days < 0 or j.conversion_window_days < 0 for j in self):
             raise ValidationError(self.env._("Delays cannot be negative."))
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if not self.env.su and any(fname in vals for fname, __ in FILTER_FIELDS):
+                vals["filter_user_id"] = self.env.uid
+        return super().create(vals_list)
+
     def write(self, vals):
+        if not self.env.su and any(fname in vals for fname, __ in FILTER_FIELDS):
+            vals = dict(vals, filter_user_id=self.env.uid)
         res = super().write(vals)
         if {"name", "company_id"} & set(vals):
             self.step_ids._sync_mailing()  # their tracking mailings carry the journey's name and sender
         return res
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_running(self):
+        if self.filtered(lambda j: j.state in ("running", "paused")):
+            raise UserError(self.env._(
+                "A running or paused journey cannot be deleted: its customers' history would go with it. "
+                "Stop it or archive it instead."))
 
     # ------------------------------------------------------------
     # ACTIONS
@@ -205,6 +292,15 @@ class SmbJourney(models.Model):
             journey.date_start = fields.Datetime.now()
         self.write({"state": "running"})
         self.env.ref("smb_journey.ir_cron_journey_engine")._trigger()
+
+    def action_clear_error(self):
+        """The admin fixed the cause: hide the warning (it comes back if the journey fails again)."""
+        self.write({"error_message": False, "error_date": False})
+
+    def action_retry_errors(self):
+        """Run again the enrollments in error (after fixing a step or a filter)."""
+        self.env["smb.journey.enrollment"].search(
+            [("journey_id", "in", self.ids), ("state", "=", "error")]).action_retry()
 
     def action_pause(self):
         self.filtered(lambda j: j.state == "running").write({"state": "paused"})
@@ -256,7 +352,7 @@ class SmbJourney(models.Model):
             pairs = [(p, None) for p in records]
         else:
             pairs = [(r.partner_id, r) for r in records]
-        return self._enroll_pairs(pairs, lead=lead)
+        return self._enroll_pairs(pairs, lead=lead, manual=True)
 
     def exit(self, partners, reason="manual"):
         """End the running enrollments of ``partners`` in these journeys."""
@@ -272,20 +368,29 @@ class SmbJourney(models.Model):
     def _fire_trigger(self, trigger, records):
         """Enrol ``records`` (partners or triggering records) into every running
         journey listening to ``trigger``. Set-based: a handful of queries per
-        journey whatever the number of records."""
+        journey whatever the number of records.
+
+        Called from business flows (sign-up, checkout, order confirmation):
+        a journey that fails here is flagged and skipped, the flow goes on,
+        and the other journeys still enrol.
+        """
         if not records:
             return self.env["smb.journey.enrollment"]
-        journeys = self.sudo().search([("trigger", "=", trigger), ("state", "=", "running")])
-        enrollments = self.env["smb.journey.enrollment"]
+        # sudo: the trigger fires for whoever created the record (a website
+        # visitor, an import); enrolment is the journey's own bookkeeping
+        journeys = self.sudo().search([
+            ("trigger", "=", trigger), ("state", "=", "running"), ("company_id.active", "=", True)])
+        enrollments = self.env["smb.journey.enrollment"].sudo()
         for journey in journeys:
-            # sudo: the trigger fires for whoever created the record (a website
-            # visitor, an import); enrolment is the journey's own bookkeeping.
-            matching = journey._filter_trigger_records(records)
-            if matching._name == "res.partner":
-                pairs = [(p, None) for p in matching]
-            else:
-                pairs = [(r.partner_id, r) for r in matching]
-            enrollments |= journey._enroll_pairs(pairs)
+            with journey._isolated() as ok:
+                matching = journey._filter_trigger_records(records)
+                if matching._name == "res.partner":
+                    pairs = [(p, None) for p in matching]
+                else:
+                    pairs = [(r.partner_id, r) for r in matching]
+                new = journey._enroll_pairs(pairs)
+            if ok:
+                enrollments |= new
         return enrollments
 
     # ------------------------------------------------------------
@@ -295,11 +400,55 @@ class SmbJourney(models.Model):
     def _parsed(self, fname):
         return Domain(literal_eval(self[fname] or "[]"))
 
-    def _filter_trigger_records(self, records):
+    def _search_as_owner(self, model, domain, owner=None, what=None):
+        """Records of ``model`` matching ``domain`` (which holds a filter of this
+        journey, or of one of its steps), with no record rule, as the journey's
+        company sees them, but with the field access of the filter's author
+        (``owner``, by default the journey's): a yes/no branch must not reveal
+        a field they could not read (another user's secrets, HR data, ...).
+        A failure names the filter (``what``) for the admin."""
         self.ensure_one()
-        company = Domain("company_id", "in", (False, self.company_id.id))
-        domain = Domain("id", "in", records.ids) & company
-        if records._name != "res.partner":
+        Model = self.env[model].with_company(self.company_id).with_context(active_test=False)
+        owner = owner if owner is not None else self.filter_user_id
+        try:
+            if owner and owner.id != SUPERUSER_ID:
+                query = Model.with_user(owner)._search(domain, bypass_access=True)
+                return Model.sudo().browse(query.get_result_ids())
+            # written by the superuser (shipped data) or an author since deleted
+            return Model.sudo().search(domain)
+        except AccessError as e:
+            raise UserError(self.env._(
+                "%(what)s uses a field its author (%(user)s) may not read: %(error)s",
+                what=what or self.env._("A filter"), user=owner.name, error=e.args[0])) from e
+        except (ValueError, TypeError, KeyError, psycopg2.Error) as e:
+            raise UserError(self.env._(
+                "%(what)s no longer runs: %(error)s", what=what or self.env._("A filter"), error=e)) from e
+
+    def _activity_fallback_user(self):
+        """Who gets the activities of customers without a salesperson: the
+        journey's responsible, else the company's journeys responsible, else
+        the administrator; never OdooBot nor an archived user."""
+        self.ensure_one()
+        for user in (self.user_id, self.company_id.smb_journey_user_id, self.env.ref("base.user_admin")):
+            if user and user.active and not user.share and user.id != SUPERUSER_ID:
+                return user
+        return self.env.ref("base.user_admin")
+
+    def _filter_trigger_records(self, records):
+        """The triggering ``records`` that enter this journey: the journey's
+        company only. A contact shared by every company (no company set)
+        enters the journeys of the company where it was created or signed up
+        (the current company), not those of every company."""
+        self.ensure_one()
+        domain = Domain("id", "in", records.ids)
+        if records._name == "res.partner":
+            if self.env.company == self.company_id:
+                domain &= Domain("company_id", "in", (False, self.company_id.id))
+            else:
+                domain &= Domain("company_id", "=", self.company_id.id)
+        else:
+            if "company_id" in records._fields:
+                domain &= Domain("company_id", "=", self.company_id.id)
             domain &= self._parsed("trigger_domain")
             if self.website_id and "website_id" in records._fields:
                 domain &= Domain("website_id", "=", self.website_id.id)
@@ -310,65 +459,92 @@ class SmbJourney(models.Model):
             if self.trigger == "churn_risk":
                 reached = ["high"] if self.churn_band == "high" else ["medium", "high"]
                 domain &= Domain("to_band", "in", reached) & Domain("from_band", "not in", reached)
-        return records.with_context(active_test=False).search(domain) if records else records
+        if not records:
+            return records
+        what = self.env._("The filter %s", self._fields["trigger_domain"].string)
+        return records.browse(self._search_as_owner(records._name, domain, what=what).ids)
 
     def _audience(self, partners):
         """The subset of ``partners`` in the audience (one query)."""
         self.ensure_one()
         if not partners:
             return partners
-        domain = Domain("id", "in", partners.ids) & self._parsed("audience_domain")
-        return partners.search(domain)
+        domain = Domain("id", "in", partners.ids) & Domain("active", "=", True) & self._parsed("audience_domain")
+        what = self.env._("The filter %s", self._fields["audience_domain"].string)
+        return partners.browse(self._search_as_owner("res.partner", domain, what=what).ids)
 
     def _first_step(self):
         self.ensure_one()
         return self.step_ids.filtered(lambda s: not s.parent_id).sorted(lambda s: (s.sequence, s.id))[:1]
 
-    def _enroll_pairs(self, pairs, lead=None):
+    def _enroll_pairs(self, pairs, lead=None, manual=False):
         """Insert one enrollment per (partner, record) allowed in, exactly once.
 
         The unique index on (journey, partner, entry key) settles races: rows
         are inserted with ``ON CONFLICT DO NOTHING``, so the same trigger fired
         twice, or by two processes, enrols once and never raises.
+
+        Entries without a triggering record (a new contact, by hand) count per
+        person: contacts sharing one email address are one person, so two
+        duplicates of a customer get one welcome series, not two.
         """
         self.ensure_one()
         Enrollment = self.env["smb.journey.enrollment"]
-        pairs = [(p, r) for p, r in pairs if p]
-        if not pairs or self.state != "running":
+        company = self.company_id
+        pairs = [
+            (p, r) for p, r in pairs
+            if p and (not p.company_id or p.company_id == company)
+            and not (r and "company_id" in r._fields and r.company_id and r.company_id != company)
+        ]
+        if not pairs or self.state != "running" or not company.active:
             return Enrollment
         partners = self.env["res.partner"].union(*(p for p, __ in pairs))
-        allowed = self._audience(partners.filtered(lambda p: p.active))
+        allowed = self._audience(partners)
         if not allowed:
             return Enrollment
         now = fields.Datetime.now()
         Enrollment.flush_model()
-        history = {
-            partner.id: (count, last_start, "running" in states)
-            for partner, count, last_start, states in Enrollment.sudo()._read_group(
-                [("journey_id", "=", self.id), ("partner_id", "in", allowed.ids)],
-                ["partner_id"], ["__count", "date_start:max", "state:array_agg"],
-            )
+        # a person: their email address when they have one, else the contact
+        emails = {p.email_normalized for p in allowed if p.email_normalized}
+        namesakes = self.env["res.partner"].with_context(active_test=False).sudo().search(
+            [("email_normalized", "in", list(emails))]) if emails else self.env["res.partner"]
+
+        def person(partner):
+            return partner.email_normalized or partner.id
+
+        history = {}  # person -> (entries, last start, any running)
+        for partner, count, last_start, states in Enrollment.sudo()._read_group(
+            [("journey_id", "=", self.id), ("partner_id", "in", (allowed | namesakes).ids)],
+            ["partner_id"], ["__count", "date_start:max", "state:array_agg"],
+        ):
+            before = history.get(person(partner), (0, None, False))
+            history[person(partner)] = (
+                before[0] + count, max(filter(None, (before[1], last_start))), before[2] or "running" in states)
+        counts = {
+            partner.id: count for partner, count in Enrollment.sudo()._read_group(
+                [("journey_id", "=", self.id), ("partner_id", "in", allowed.ids)], ["partner_id"], ["__count"])
         }
         first_step = self._first_step()
         rows, seen = [], set()
         for partner, record in pairs:
             if partner not in allowed:
                 continue
-            count, last_start, running = history.get(partner.id, (0, None, False))
             ref = f"{record._name},{record.id}" if record else None
+            entries, last_start, running = history.get(person(partner), (0, None, False))
             if not entry_lib.may_enter(
                 self.reentry, now, last_start=last_start, any_running=running and self.reentry != "always",
                 days=self.reentry_days,
             ):
                 continue
-            key = entry_lib.entry_key(ref, count)
+            key = entry_lib.entry_key(ref, counts.get(partner.id, 0))
             if (partner.id, key) in seen:
                 continue
             seen.add((partner.id, key))
-            history[partner.id] = (count + 1, now, True)
+            history[person(partner)] = (entries + 1, now, True)
+            counts[partner.id] = counts.get(partner.id, 0) + 1
             rows.append(SQL(
-                "(%s, %s, %s, %s, %s, %s, %s, %s, 'running', %s, %s, %s, %s, %s, %s, %s)",
-                self.id, partner.id, self.company_id.id, key,
+                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, 'running', %s, %s, %s, %s, %s, %s, %s)",
+                self.id, partner.id, company.id, key, manual,
                 record._name if record else None, record.id if record else None,
                 record.id if record and record._name == "sale.order" else None,
                 lead.id if lead else None,
@@ -396,7 +572,7 @@ class SmbJourney(models.Model):
         def insert(values):
             cr.execute(SQL(
                 """INSERT INTO smb_journey_enrollment
-                       (journey_id, partner_id, company_id, entry_key, res_model, res_id,
+                       (journey_id, partner_id, company_id, entry_key, manual, res_model, res_id,
                         order_id, lead_id, state, step_id, due_at, date_start,
                         create_uid, create_date, write_uid, write_date)
                    VALUES %s
@@ -458,20 +634,73 @@ class SmbJourney(models.Model):
         (``is_abandoned_cart``: a draft website order with lines, of a known
         customer, untouched for the website's delay).
         """
-        journeys = self.search([("trigger", "=", "cart_abandoned"), ("state", "=", "running")])
-        Order = self.env["sale.order"]
+        journeys = self.search([
+            ("trigger", "=", "cart_abandoned"), ("state", "=", "running"), ("company_id.active", "=", True)])
         for journey in journeys:
-            domain = Domain([
-                ("is_abandoned_cart", "=", True),
-                ("date_order", ">=", journey.date_start),
-                ("partner_id.email", "!=", False),
-                ("company_id", "=", journey.company_id.id),
-                ("smb_enrollment_ids", "not any", [("journey_id", "=", journey.id)]),
-            ])
-            if journey.website_id:
-                domain &= Domain("website_id", "=", journey.website_id.id)
-            carts = Order.search(domain & journey._parsed("trigger_domain"))
-            journey._enroll_pairs([(cart.partner_id, cart) for cart in carts])
+            with journey._isolated():
+                domain = Domain([
+                    ("is_abandoned_cart", "=", True),
+                    ("date_order", ">=", journey.date_start),
+                    ("partner_id.email", "!=", False),
+                    ("company_id", "=", journey.company_id.id),
+                    ("smb_enrollment_ids", "not any", [("journey_id", "=", journey.id)]),
+                ])
+                if journey.website_id:
+                    domain &= Domain("website_id", "=", journey.website_id.id)
+                carts = self.env["sale.order"].browse(journey._search_as_owner(
+                    "sale.order", domain & journey._parsed("trigger_domain"),
+                    what=self.env._("The filter %s", self._fields["trigger_domain"].string)).ids)
+                journey._enroll_pairs([(cart.partner_id, cart) for cart in carts])
+
+    # ------------------------------------------------------------
+    # FAILURES: a journey never breaks the shop
+    # ------------------------------------------------------------
+
+    @contextmanager
+    def _isolated(self):
+        """Run the block for this journey so that its failure, whatever it is,
+        neither breaks the caller (a checkout, a sign-up, the engine) nor
+        undoes the caller's work (see :func:`contained`); the journey is
+        flagged with the error. Yields an outcome, false when the block failed."""
+        self.ensure_one()
+        with contained(self.env, f"Journey {self.id} ({self.name})") as outcome:
+            yield outcome
+        if not outcome:
+            self._report_error(outcome.error)
+
+    def _report_error(self, error):
+        """Flag the journey with ``error`` (the form shows it in a banner) and,
+        the first time, warn its responsible with an activity. Never raises,
+        never waits: two checkouts hitting the same broken journey at once
+        must both go through."""
+        self.ensure_one()
+        message = error.args[0] if isinstance(error, (UserError, ValidationError)) and error.args else str(error)
+        message = (message or repr(error))[:2000]
+        cr = self.env.cr
+        try:
+            with cr.savepoint(), mute_logger("odoo.sql_db"):
+                rows = self.env.execute_query(SQL(
+                    """
+                    WITH old AS (SELECT id, error_message IS NULL AS first FROM smb_journey
+                                  WHERE id = %(id)s FOR NO KEY UPDATE SKIP LOCKED)
+                    UPDATE smb_journey j SET error_message = %(message)s, error_date = %(now)s
+                      FROM old WHERE j.id = old.id
+                    RETURNING old.first
+                    """,
+                    id=self.id, message=message, now=fields.Datetime.now(),
+                ))
+                self.invalidate_recordset(["error_message", "error_date"])
+                if rows and rows[0][0] and self.user_id:
+                    # sudo: the engine or a website visitor hit the failure; the responsible must hear of it
+                    self.sudo().activity_schedule(
+                        "mail.mail_activity_data_warning", user_id=self.user_id.id,
+                        summary=self.env._("Journey failed: %s", self.name)[:100],
+                        note=self.env._("The journey %(journey)s failed and skipped the customers concerned "
+                                        "(the shop went on): %(error)s", journey=self.name, error=message),
+                    )
+        except (psycopg2.Error, AccessError, UserError):
+            # locked by an edit or flagged concurrently: the failure is logged above and will recur
+            _logger.info("Could not flag journey %s", self.id, exc_info=True)
 
     def _covers_website(self, website):
         return any(not j.website_id or j.website_id == website for j in self)

@@ -4,10 +4,12 @@ from collections import defaultdict
 import psycopg2.errors
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError, ValidationError
 from odoo.fields import Domain
-from odoo.tools import SQL
+from odoo.tools import SQL, format_amount, format_date
 
 from .smb_journey_log import LOG_REASONS
+from .smb_journey_step import StepResult
 
 _logger = logging.getLogger(__name__)
 
@@ -26,8 +28,11 @@ EXIT_REASONS = [
     ("bounced", "Email bounced"),
     ("journey_stopped", "Journey stopped"),
     ("manual", "Removed by hand"),
+    ("merged", "Contact merged"),
     ("error", "Error"),
 ]
+# what only a Journey Manager may change on an enrollment: where it stands in its journey
+MANAGER_FIELDS = {"journey_id", "partner_id", "company_id", "step_id", "due_at", "entry_key", "res_model", "res_id"}
 # a batch walks its enrollments through instant steps (email -> wait); bound it
 MAX_HOPS = 50
 
@@ -61,9 +66,12 @@ class SmbJourneyEnrollment(models.Model):
     )
     exit_reason = fields.Selection(EXIT_REASONS, readonly=True)
     error_message = fields.Text(readonly=True)
-    step_id = fields.Many2one("smb.journey.step", "Next Step", index=True, ondelete="restrict")
+    step_id = fields.Many2one(
+        "smb.journey.step", "Next Step", index=True, ondelete="restrict",
+        domain="[('journey_id', '=', journey_id)]")
     due_at = fields.Datetime("Next Step Due", index=True)
     date_start = fields.Datetime("Entered On", required=True, default=fields.Datetime.now, readonly=True)
+    manual = fields.Boolean("Enrolled by Hand", readonly=True, help="Enrolled by a user or a script, not by the trigger.")
     date_end = fields.Datetime("Ended On", readonly=True)
     log_ids = fields.One2many("smb.journey.log", "enrollment_id", "Step Log")
     revenue = fields.Monetary(compute="_compute_revenue", currency_field="currency_id")
@@ -78,17 +86,40 @@ class SmbJourneyEnrollment(models.Model):
         for enrollment in self:
             enrollment.display_name = f"{enrollment.journey_id.name} / {enrollment.partner_id.display_name}"
 
+    @api.constrains("step_id", "journey_id", "company_id")
+    def _check_journey_consistency(self):
+        """An enrollment runs the steps of its own journey, in its company: a
+        step of another journey (or company) would send that journey's email."""
+        for enrollment in self:
+            if enrollment.step_id and enrollment.step_id.journey_id != enrollment.journey_id:
+                raise ValidationError(self.env._(
+                    "%(customer)s can only be moved to a step of the journey %(journey)s.",
+                    customer=enrollment.partner_id.display_name, journey=enrollment.journey_id.name))
+            if enrollment.company_id != enrollment.journey_id.company_id:
+                raise ValidationError(self.env._("An enrollment belongs to the company of its journey."))
+
+    def write(self, vals):
+        """Journey users enrol and remove customers; moving one to another step
+        (or another journey, customer, date) is the Journey Manager's call."""
+        if MANAGER_FIELDS & set(vals) and not self.env.su and not self.env.user.has_group(
+                "smb_journey.group_journey_manager"):
+            raise AccessError(self.env._("Only a Journey Manager can move a customer to another step or date."))
+        return super().write(vals)
+
     # ------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------
 
     def action_exit(self):
+        self.check_access("write")
         self.filtered(lambda e: e.state in ("running", "error"))._exit("manual")
 
     def action_retry(self):
         """Run the failed step again at the next engine pass."""
+        self.check_access("write")
         errors = self.filtered(lambda e: e.state == "error")
-        errors.write({"state": "running", "error_message": False, "due_at": fields.Datetime.now()})
+        # sudo: putting it back on its own step now is not "moving" it (see write)
+        errors.sudo().write({"state": "running", "error_message": False, "due_at": fields.Datetime.now()})
         self.env.ref("smb_journey.ir_cron_journey_engine")._trigger()
 
     def action_open_record(self):
@@ -105,6 +136,8 @@ class SmbJourneyEnrollment(models.Model):
             ("state", "=", "running"),
             ("due_at", "<=", fields.Datetime.now()),
             ("journey_id.state", "=", "running"),
+            # an archived company sends nothing
+            ("company_id.active", "=", True),
         ])
 
     @api.model
@@ -182,9 +215,70 @@ class SmbJourneyEnrollment(models.Model):
                 if not step:
                     group._end("completed", "end")
                     continue
-                group._apply_results(step, step._execute(group))
+                group._run_step(step)
         else:
             _logger.warning("Journey enrollments %s still due after %s steps: stopped the walk", todo.ids, MAX_HOPS)
+
+    def _run_step(self, step):
+        """Run ``step`` for these enrollments and apply what it did, as one
+        unit per enrollment: if anything fails (the step, its log, the move),
+        the batch is redone one enrollment at a time, and only the ones that
+        fail go into error with a readable message, their email unsent. The
+        others' emails and moves stand."""
+        already = self._already_ran(step)
+        if already:
+            # put back by hand on a step they already went through: it does not
+            # run twice (one email per step), they go on from there, a wait
+            # keeping the time it had set
+            self.browse(list(already))._move_on(step, already)
+            self -= self.browse(list(already))
+        if not self:
+            return
+        try:
+            with self.env.cr.savepoint():
+                self._apply_results(step, getattr(step, f"_run_{step.step_type}")(self))
+        except Exception as e:  # noqa: BLE001 - any failure becomes a readable error on the enrollment
+            if len(self) > 1:
+                for enrollment in self:
+                    enrollment._run_step(step)
+                return
+            _logger.warning("Journey step %s failed for enrollment %s", step.id, self.id, exc_info=True)
+            self._fail(step, str(e) or repr(e))
+
+    def _fail(self, step, message):
+        """Put one enrollment in error on ``step``, whatever state the failure left."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self._apply_results(step, [StepResult(self, "error", "exception", message=message, end_state="error")])
+        except Exception:  # noqa: BLE001 - last resort: the enrollment must leave the due queue
+            _logger.warning("Could not log the failure of enrollment %s", self.id, exc_info=True)
+            self.env.cr.execute(SQL(
+                "UPDATE smb_journey_enrollment SET state = 'error', error_message = %s WHERE id = %s",
+                message, self.id))
+            self.invalidate_recordset()
+
+    def _already_ran(self, step):
+        """{enrollment id: when the run let it go on} for these enrollments
+        whose log already holds a run of ``step``."""
+        Log = self.env["smb.journey.log"]
+        Log.flush_model()
+        return dict(self.env.execute_query(SQL(
+            """SELECT enrollment_id, MAX(due_at) FROM smb_journey_log
+                WHERE enrollment_id = ANY(%s) AND step_id = %s AND outcome NOT IN ('error', 'exited')
+                GROUP BY enrollment_id""",
+            self.ids, step.id)))
+
+    def _move_on(self, step, due_by_id):
+        """Past ``step`` without running it again."""
+        next_step = step._next_step()
+        if not next_step:
+            self._end("completed", "end")
+            return
+        now = fields.Datetime.now()
+        for enrollment in self:
+            due = due_by_id.get(enrollment.id)
+            enrollment.sudo().write({"step_id": next_step.id, "due_at": max(due, now) if due else now})
 
     def _apply_results(self, step, results):
         """Log what ``step`` did and move each enrollment to where it goes next."""
@@ -197,6 +291,7 @@ class SmbJourneyEnrollment(models.Model):
             outcome=result.outcome,
             reason=result.reason,
             message=result.message,
+            due_at=result.due_at if step.step_type == "wait" else False,
         ) for result in results])
         moves = {}
         for result in results:
@@ -226,7 +321,9 @@ class SmbJourneyEnrollment(models.Model):
 
         Checked before every step rather than only on events, so a change the
         engine did not hear about (cart emptied, contact archived, goal reached
-        by hand) still stops the journey before the next email.
+        by hand) still stops the journey before the next email. A journey
+        whose audience or goal filter fails is flagged, its enrollments of
+        this batch go into error (Retry once fixed), and the others go on.
         """
         ends = {}  # (state, reason) -> ids
         for enrollment in self:
@@ -237,10 +334,14 @@ class SmbJourneyEnrollment(models.Model):
             if reason:
                 ends.setdefault(reason, []).append(enrollment.id)
         ended = {i for ids in ends.values() for i in ids}
+        failed = self.browse()
         for journey, group in self.filtered(lambda e: e.id not in ended).grouped("journey_id").items():
-            partners = group.partner_id
-            in_audience = journey._audience(partners)
-            reached = self._goal_reached(journey, group)
+            with journey._isolated() as ok:
+                in_audience = journey._audience(group.partner_id)
+                reached = self._goal_reached(journey, group)
+            if not ok:
+                failed |= group
+                continue
             for enrollment in group:
                 if enrollment.id in reached:
                     ends.setdefault(("completed", "goal"), []).append(enrollment.id)
@@ -248,39 +349,55 @@ class SmbJourneyEnrollment(models.Model):
                     ends.setdefault(("exited", "left_audience"), []).append(enrollment.id)
         for (state, reason), ids in ends.items():
             self.browse(ids)._log_and_end(state, reason)
+        for journey, group in failed.grouped("journey_id").items():
+            group.write({"state": "error", "error_message": self.env._(
+                "The journey's audience or goal filter failed: %s", journey.error_message or "")})
         ended = {i for ids in ends.values() for i in ids}
-        return self.filtered(lambda e: e.id not in ended)
+        return self.filtered(lambda e: e.id not in ended) - failed
 
     @api.model
     def _goal_reached(self, journey, enrollments):
-        """Ids of ``enrollments`` whose customer reached the journey's goal."""
+        """Ids of ``enrollments`` whose customer reached the journey's goal.
+
+        An order goal counts orders of the journey's company confirmed after
+        the customer entered: any of their account's orders, or only the
+        triggering cart or order when the journey says so (``goal_scope``).
+        The order that started a post-purchase journey does not end it.
+        """
         if journey.goal == "domain":
-            matching = enrollments.partner_id.filtered_domain(journey._parsed("goal_domain"))
+            domain = Domain("id", "in", enrollments.partner_id.ids) & journey._parsed("goal_domain")
+            matching = journey._search_as_owner(
+                "res.partner", domain, what=self.env._("The goal filter"))
             return set(enrollments.filtered(lambda e: e.partner_id in matching).ids)
-        if journey.goal == "order_confirmed":
-            first_start = min(enrollments.mapped("date_start"))
-            last_orders = dict(self.env["sale.order"]._read_group(
-                [("state", "=", "sale"), ("partner_id", "child_of", enrollments.commercial_partner_id.ids),
-                 ("date_order", ">=", first_start)],
-                ["partner_id"], ["date_order:max"]))
-            by_commercial = {}
-            for partner, date in last_orders.items():
-                key = partner.commercial_partner_id.id
-                by_commercial[key] = max(date, by_commercial.get(key, date))
-            return {
-                e.id for e in enrollments
-                if by_commercial.get(e.commercial_partner_id.id) and by_commercial[e.commercial_partner_id.id] > e.date_start
-                and not (e.order_id and e.order_id.state == "sale" and e.journey_id.trigger == "order_confirmed")
-            }
-        return set()
+        if journey.goal != "order_confirmed":
+            return set()
+        if journey.goal_scope == "record":
+            return {e.id for e in enrollments if e.order_id and e.order_id.state == "sale"
+                    and journey.trigger != "order_confirmed"}
+        # sudo: the journey reads its customers' orders, whoever runs the engine
+        orders = self.env["sale.order"].sudo().search_fetch(
+            [("state", "=", "sale"), ("company_id", "=", journey.company_id.id),
+             ("partner_id", "child_of", enrollments.commercial_partner_id.ids),
+             ("date_order", ">", min(enrollments.mapped("date_start")))],
+            ["date_order", "partner_id"])
+        by_account = defaultdict(list)
+        for order in orders:
+            by_account[order.partner_id.commercial_partner_id.id].append(order)
+        return {
+            e.id for e in enrollments
+            if any(o.date_order > e.date_start and o != e.order_id for o in by_account[e.commercial_partner_id.id])
+        }
 
     # ------------------------------------------------------------
     # HELPERS
     # ------------------------------------------------------------
 
     def _end(self, state, reason):
+        """End these enrollments. Callers check the user's right first (the
+        engine, an action that checked write access, a business hook)."""
         if self:
-            self.write({
+            # sudo: an ended enrollment leaves its step: bookkeeping, not a move (see write)
+            self.sudo().write({
                 "state": state, "exit_reason": reason, "date_end": fields.Datetime.now(),
                 "due_at": False, "step_id": False,
             })
@@ -305,17 +422,20 @@ class SmbJourneyEnrollment(models.Model):
 
     @api.model
     def _on_orders_confirmed(self, orders):
-        """A confirmed order completes the carts it came from and the journeys
-        whose goal is a purchase (for the same customer, entered before)."""
+        """A confirmed order completes the carts it came from, and the
+        journeys of its company whose goal it reaches (see _goal_reached)."""
         carts = self.sudo().search([("order_id", "in", orders.ids), ("state", "=", "running"),
                                     ("journey_id.trigger", "=", "cart_abandoned")])
         carts._log_and_end("completed", "purchased")
-        goal = self.sudo().search([
+        candidates = self.sudo().search([
             ("state", "=", "running"), ("journey_id.goal", "=", "order_confirmed"),
             ("commercial_partner_id", "in", orders.partner_id.commercial_partner_id.ids),
+            ("company_id", "in", orders.company_id.ids),
             ("id", "not in", carts.ids),
         ])
-        goal._log_and_end("completed", "goal")
+        for journey, group in candidates.grouped("journey_id").items():
+            reached = self.browse(self._goal_reached(journey, group))
+            reached._log_and_end("completed", "goal")
 
     @api.model
     def _on_orders_cancelled(self, orders):
@@ -327,11 +447,67 @@ class SmbJourneyEnrollment(models.Model):
         if not self:
             return
         log_reason = reason if reason in dict(LOG_REASONS) else False
-        self.env["smb.journey.log"].create([{
+        # sudo: the step log is the engine's record; users may read it, not write it
+        self.env["smb.journey.log"].sudo().create([{
             "enrollment_id": e.id, "step_id": e.step_id.id, "date": fields.Datetime.now(),
             "outcome": "exited", "reason": log_reason,
         } for e in self])
         self._end(state, reason)
+
+    def _render_langs(self):
+        """{enrollment id: language} to write to each customer in: theirs when
+        it is installed, else their journey company's, else English."""
+        installed = {code for code, __ in self.env["res.lang"].get_installed()}
+        result = {}
+        for enrollment in self:
+            for lang in (enrollment.partner_id.lang, enrollment.journey_id.company_id.partner_id.lang, "en_US"):
+                if lang in installed:
+                    result[enrollment.id] = lang
+                    break
+            else:
+                result[enrollment.id] = next(iter(installed))
+        return result
+
+    def _entry_reasons(self):
+        """{enrollment id: why the customer is in the journey}, in words, for
+        the salesperson who gets an activity about them."""
+        env = self.env
+        result = {}
+        for enrollment in self:
+            record = env[enrollment.res_model].browse(enrollment.res_id).exists() if enrollment.res_model else None
+            day = format_date(env, enrollment.date_start)
+            if record and record._name == "smb.churn.history":
+                result[enrollment.id] = env._(
+                    "the nightly risk scoring moved them into %(band)s churn risk on %(date)s (score %(score)s %%, "
+                    "predicted value %(value)s).",
+                    band=dict(record._fields["to_band"]._description_selection(env)).get(record.to_band, ""),
+                    date=format_date(env, record.date), score=round(record.score * 100),
+                    value=format_amount(env, record.clv, record.company_id.currency_id))
+            elif record and record._name == "smb.loyalty.tier.history":
+                result[enrollment.id] = env._(
+                    "they moved from %(from)s to %(to)s on %(date)s.", date=format_date(env, record.date),
+                    **{"from": record.from_tier_id.name or env._("no tier"), "to": record.to_tier_id.name or env._("no tier")})
+            elif record and record._name == "sale.order" and enrollment.journey_id.trigger == "cart_abandoned":
+                result[enrollment.id] = env._(
+                    "they left the cart %(cart)s (%(amount)s) on the website.", cart=record.name,
+                    amount=format_amount(env, record.amount_total, record.currency_id))
+            elif record and record._name == "sale.order":
+                result[enrollment.id] = env._(
+                    "their order %(order)s (%(amount)s) was confirmed.", order=record.name,
+                    amount=format_amount(env, record.amount_total, record.currency_id))
+            elif enrollment.lead_id:
+                result[enrollment.id] = env._(
+                    "%(user)s enrolled them from the lead %(lead)s on %(date)s.", user=enrollment.create_uid.name,
+                    lead=enrollment.lead_id.name, date=day)
+            elif enrollment.manual or enrollment.journey_id.trigger == "manual":
+                result[enrollment.id] = env._(
+                    "%(user)s enrolled them by hand on %(date)s.", user=enrollment.create_uid.name, date=day)
+            else:
+                result[enrollment.id] = env._(
+                    "they entered on %(date)s: %(trigger)s.", date=day,
+                    trigger=dict(enrollment.journey_id._fields["trigger"]._description_selection(env)).get(
+                        enrollment.journey_id.trigger, ""))
+        return result
 
     def _email_skip_reasons(self):
         """Why each enrollment's email cannot be sent (False: it can)."""

@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from odoo import api, fields, models
 
 LOG_REASONS = [
@@ -29,6 +27,8 @@ LOG_REASONS = [
     ("blacklisted", "Blacklisted"),
     ("journey_stopped", "Journey stopped"),
     ("manual", "Removed by hand"),
+    ("merged", "Contact merged"),
+    ("journey_error", "Journey filter failed"),
 ]
 
 
@@ -60,13 +60,17 @@ class SmbJourneyLog(models.Model):
     )
     reason = fields.Selection(LOG_REASONS)
     message = fields.Char()
+    due_at = fields.Datetime("Next Step At", readonly=True, help="When a wait step lets the customer go on.")
     mailing_trace_id = fields.Many2one("mailing.trace", "Email Trace", index="btree_not_null", ondelete="set null")
+    # sudo (compute_sudo / related): sales staff read how their customer's
+    # email did without Email Marketing rights on the traces themselves
     trace_status = fields.Selection(related="mailing_trace_id.trace_status", string="Email Status")
-    opened = fields.Boolean(compute="_compute_engagement")
-    clicked = fields.Boolean(compute="_compute_engagement")
-    converted = fields.Boolean(readonly=True)
-    order_id = fields.Many2one("sale.order", "Converting Order", readonly=True, ondelete="set null")
-    revenue = fields.Monetary(readonly=True, currency_field="currency_id")
+    opened = fields.Boolean(compute="_compute_engagement", compute_sudo=True)
+    clicked = fields.Boolean(compute="_compute_engagement", compute_sudo=True)
+    conversion_ids = fields.One2many("smb.journey.conversion", "log_id", "Conversions")
+    converted = fields.Boolean(compute="_compute_conversion", store=True)
+    order_id = fields.Many2one("sale.order", "Converting Order", compute="_compute_conversion", store=True)
+    revenue = fields.Monetary(compute="_compute_conversion", store=True, currency_field="currency_id")
 
     @api.depends("mailing_trace_id.open_datetime", "mailing_trace_id.links_click_datetime")
     def _compute_engagement(self):
@@ -75,32 +79,9 @@ class SmbJourneyLog(models.Model):
             log.opened = bool(trace.open_datetime or trace.links_click_datetime)
             log.clicked = bool(trace.links_click_datetime)
 
-    @api.model
-    def _record_conversions(self, orders):
-        """Credit each confirmed order to the last email of every journey sent
-        to that customer within the journey's conversion window (last touch)."""
-        now = fields.Datetime.now()
-        max_window = max(self.env["smb.journey"].sudo().search([]).mapped("conversion_window_days") or [0])
-        logs = self.sudo().search([
-            ("outcome", "=", "sent"),
-            ("commercial_partner_id", "in", orders.partner_id.commercial_partner_id.ids),
-            ("date", ">=", now - timedelta(days=max_window)),
-            ("date", "<=", now),
-        ], order="date desc, id desc")
-        for order in orders:
-            credited = set()
-            for log in logs:
-                journey = log.journey_id
-                if (log.commercial_partner_id != order.partner_id.commercial_partner_id
-                        or journey.id in credited
-                        or log.date + timedelta(days=journey.conversion_window_days) < now):
-                    continue
-                credited.add(journey.id)
-                company = log.company_id
-                amount = order.currency_id._convert(
-                    order.amount_untaxed, company.currency_id, company, fields.Date.context_today(self))
-                log.write({
-                    "converted": True,
-                    "order_id": log.order_id.id or order.id,
-                    "revenue": log.revenue + amount,
-                })
+    @api.depends("conversion_ids.revenue", "conversion_ids.order_id")
+    def _compute_conversion(self):
+        for log in self:
+            log.converted = bool(log.conversion_ids)
+            log.order_id = log.conversion_ids.sorted("date")[-1:].order_id
+            log.revenue = sum(log.conversion_ids.mapped("revenue"))

@@ -1,4 +1,6 @@
 import logging
+import re
+from ast import literal_eval
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -11,11 +13,12 @@ from odoo.fields import Domain
 from odoo.tools import format_date, formatLang
 
 from odoo.addons.link_tracker.tools.html import find_links_with_urls_and_labels
-from odoo.addons.smb_journey.lib import sandbox
-from odoo.addons.smb_journey.lib import schedule
+from odoo.addons.smb_journey.lib import sandbox, schedule
 
 _logger = logging.getLogger(__name__)
 
+# condition type -> model its filter reads
+CONDITION_MODELS = {"partner_domain": "res.partner", "record_domain": "sale.order"}
 WEEKDAYS = [
     ("0", "Monday"), ("1", "Tuesday"), ("2", "Wednesday"), ("3", "Thursday"),
     ("4", "Friday"), ("5", "Saturday"), ("6", "Sunday"),
@@ -113,10 +116,14 @@ class SmbJourneyStep(models.Model):
         default="partner_domain",
     )
     condition_domain = fields.Char("Filter", default="[]")
+    filter_user_id = fields.Many2one(
+        "res.users", "Filter Written By", readonly=True, copy=False, ondelete="set null",
+        help="The condition runs with this user's field access (see the journey's filters).")
     # statistics
     processed_count = fields.Integer("Processed", compute="_compute_statistics")
     waiting_count = fields.Integer("Waiting Here", compute="_compute_statistics")
-    sent_count = fields.Integer("Sent", compute="_compute_statistics")
+    queued_count = fields.Integer("Queued", compute="_compute_statistics", help="Emails waiting in the mail queue.")
+    sent_count = fields.Integer("Sent", compute="_compute_statistics", help="Emails that left the mail queue.")
     skipped_count = fields.Integer("Skipped", compute="_compute_statistics")
     error_count = fields.Integer("Errors", compute="_compute_statistics")
     delivered_count = fields.Integer("Delivered", compute="_compute_statistics")
@@ -124,7 +131,10 @@ class SmbJourneyStep(models.Model):
     clicked_count = fields.Integer("Clicked", compute="_compute_statistics")
     replied_count = fields.Integer("Replied", compute="_compute_statistics")
     bounced_count = fields.Integer("Bounced", compute="_compute_statistics")
-    converted_count = fields.Integer("Converted", compute="_compute_statistics")
+    failed_count = fields.Integer(
+        "Failed", compute="_compute_statistics", help="Emails the mail server could not send.")
+    converted_count = fields.Integer(
+        "Conversions", compute="_compute_statistics", help="Orders credited to this email.")
     revenue = fields.Monetary(compute="_compute_statistics", currency_field="currency_id")
     open_rate = fields.Float("Open Rate (%)", compute="_compute_statistics")
     click_rate = fields.Float("Click Rate (%)", compute="_compute_statistics")
@@ -137,48 +147,73 @@ class SmbJourneyStep(models.Model):
     def _compute_statistics(self):
         Log = self.env["smb.journey.log"]
         logs = {
-            (step.id, outcome): (count, revenue)
-            for step, outcome, count, revenue in Log._read_group(
-                [("step_id", "in", self.ids)], ["step_id", "outcome"], ["__count", "revenue:sum"],
-            )
+            (step.id, outcome): count
+            for step, outcome, count in Log._read_group(
+                [("step_id", "in", self.ids)], ["step_id", "outcome"], ["__count"])
         }
-        conversions = dict(Log._read_group(
-            [("step_id", "in", self.ids), ("converted", "=", True)], ["step_id"], ["__count"]))
-        waiting = dict(self.env["smb.journey.enrollment"]._read_group(
+        # sudo: a step's own figures, whoever reads them (sales staff see the journey)
+        conversions = {
+            step.id: (count, revenue) for step, count, revenue in self.env["smb.journey.conversion"].sudo()._read_group(
+                [("step_id", "in", self.ids)], ["step_id"], ["__count", "revenue:sum"])
+        }
+        waiting = dict(self.env["smb.journey.enrollment"].sudo()._read_group(
             [("step_id", "in", self.ids), ("state", "=", "running")], ["step_id"], ["__count"]))
-        traces = {}
-        clicks = {}
-        mailings = self.mailing_id
-        if mailings:
-            Trace = self.env["mailing.trace"]
-            for mailing, status, count in Trace._read_group(
-                [("mass_mailing_id", "in", mailings.ids)], ["mass_mailing_id", "trace_status"], ["__count"]
-            ):
-                traces[mailing.id, status] = count
-            clicks = dict(Trace._read_group(
-                [("mass_mailing_id", "in", mailings.ids), ("links_click_datetime", "!=", False)],
-                ["mass_mailing_id"], ["__count"]))
+        mail = self._trace_statistics()
         for step in self:
             def count(outcome, step=step):
-                return logs.get((step.id, outcome), (0, 0.0))[0]
+                return logs.get((step.id, outcome), 0)
 
-            def trace(*statuses, step=step):
-                return sum(traces.get((step.mailing_id.id, s), 0) for s in statuses)
-
+            stats = mail.get(step.mailing_id.id, {})
             step.processed_count = sum(count(o) for o in ("sent", "skipped", "done", "error"))
             step.waiting_count = waiting.get(step, 0)
-            step.sent_count = count("sent")
+            step.queued_count = stats.get("scheduled", 0)
+            step.sent_count = stats.get("sent", 0)
             step.skipped_count = count("skipped")
             step.error_count = count("error")
-            step.delivered_count = trace("sent", "open", "reply")
-            step.opened_count = trace("open", "reply")
-            step.replied_count = trace("reply")
-            step.bounced_count = trace("bounce")
-            step.clicked_count = clicks.get(step.mailing_id, 0)
-            step.converted_count = conversions.get(step, 0)
-            step.revenue = sum(v[1] for (sid, __), v in logs.items() if sid == step.id)
-            step.open_rate = 100.0 * step.opened_count / step.sent_count if step.sent_count else 0.0
-            step.click_rate = 100.0 * step.clicked_count / step.sent_count if step.sent_count else 0.0
+            step.delivered_count = stats.get("delivered", 0)
+            step.opened_count = stats.get("opened", 0)
+            step.replied_count = stats.get("replied", 0)
+            step.bounced_count = stats.get("bounced", 0)
+            step.failed_count = stats.get("failed", 0)
+            step.clicked_count = stats.get("clicked", 0)
+            step.converted_count, step.revenue = conversions.get(step.id, (0, 0.0))
+            reachable = stats.get("reachable", 0)
+            step.open_rate = 100.0 * step.opened_count / reachable if reachable else 0.0
+            step.click_rate = 100.0 * step.clicked_count / reachable if reachable else 0.0
+
+    def _trace_statistics(self):
+        """{mailing id: counts} of these steps' emails, counted exactly as
+        Email Marketing counts a mailing (``mailing.mailing._compute_statistics``),
+        so both screens show the same numbers for the same emails."""
+        mailings = self.mailing_id
+        if not mailings:
+            return {}
+        statuses, clicked, sent = {}, {}, {}
+        # sudo: the traces of the steps' own technical mailings; sales staff
+        # read a journey's figures without Email Marketing rights
+        for mailing, status, count, clicks, sent_count in self.env["mailing.trace"].sudo()._read_group(
+            [("mass_mailing_id", "in", mailings.ids)], ["mass_mailing_id", "trace_status"],
+            ["__count", "links_click_datetime:count", "sent_datetime:count"],
+        ):
+            statuses.setdefault(mailing.id, {})[status] = count
+            clicked[mailing.id] = clicked.get(mailing.id, 0) + clicks
+            sent[mailing.id] = sent.get(mailing.id, 0) + sent_count
+        result = {}
+        for mailing_id, line in statuses.items():
+            get = line.get
+            result[mailing_id] = {
+                "scheduled": get("outgoing", 0) + get("pending", 0),
+                "sent": sent[mailing_id],
+                "delivered": get("sent", 0) + get("open", 0) + get("reply", 0),
+                "opened": get("open", 0) + get("reply", 0),
+                "replied": get("reply", 0),
+                "bounced": get("bounce", 0),
+                "failed": get("error", 0),
+                "clicked": clicked[mailing_id],
+                # Email Marketing's denominator of its open and click ratios
+                "reachable": sum(line.values()) - get("cancel", 0) - get("bounce", 0) - get("error", 0),
+            }
+        return result
 
     @api.constrains("parent_id", "journey_id")
     def _check_parent(self):
@@ -188,15 +223,29 @@ class SmbJourneyStep(models.Model):
         if self._has_cycle():
             raise ValidationError(self.env._("Steps cannot contain themselves."))
 
-    @api.constrains("subject", "preview_text", "body_html", "step_type")
+    @api.constrains("step_type", "condition_type", "condition_domain")
+    def _check_condition_domain(self):
+        for step in self.filtered(lambda s: s.step_type == "condition" and s.condition_type in CONDITION_MODELS):
+            self.env["smb.journey"]._validate_filter(
+                step.condition_domain, CONDITION_MODELS[step.condition_type],
+                self.env._("Step %(step)s, condition", step=step.name), company=step.journey_id.company_id)
+
+    @api.constrains("subject", "preview_text", "body_html", "step_type", "coupon_program_id")
     def _check_template(self):
-        """Refuse a template that does not compile, when it is saved rather than when it is sent."""
+        """Refuse, when it is saved rather than when it is sent, an email that
+        does not compile or cannot render in this journey, in any language:
+        a placeholder the journey cannot fill (an order in a welcome email, a
+        coupon without a coupon program) or a typo is named."""
         for step in self.filtered(lambda s: s.step_type == "email"):
-            try:
-                sandbox.compile_text(step.subject or "")
-                sandbox.compile_template(step._body_with_preview())
-            except sandbox.TemplateError as e:
-                raise ValidationError(self.env._("Step %(step)s: %(error)s", step=step.name, error=e)) from e
+            sample = step._sample_context()
+            for lang, __ in self.env["res.lang"].get_installed():
+                translated = step.with_context(lang=lang)
+                for source, text in ((translated.subject or "", True), (translated._body_with_preview(), False)):
+                    try:
+                        sandbox.check(source, sample, text=text)
+                    except sandbox.TemplateError as e:
+                        raise ValidationError(self.env._(
+                            "Step %(step)s (%(lang)s): %(error)s", step=step.name, lang=lang, error=e)) from e
 
     @api.constrains("wait_amount", "wait_hour")
     def _check_wait(self):
@@ -206,14 +255,29 @@ class SmbJourneyStep(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        if not self.env.su:
+            vals_list = [dict(vals, filter_user_id=self.env.uid) if "condition_domain" in vals else vals
+                         for vals in vals_list]
         steps = super().create(vals_list)
         steps._sync_mailing()
         return steps
 
     def write(self, vals):
+        if "journey_id" in vals and any(step.journey_id.id != vals["journey_id"] for step in self):
+            raise UserError(self.env._(
+                "A step cannot move to another journey: customers may be waiting on it. Duplicate it instead."))
+        if "condition_domain" in vals and not self.env.su:
+            vals = dict(vals, filter_user_id=self.env.uid)
         res = super().write(vals)
-        if {"name", "subject", "email_from", "step_type", "journey_id"} & set(vals):
+        if {"name", "subject", "email_from", "step_type"} & set(vals):
             self._sync_mailing()
+        return res
+
+    def _update_field_translations(self, field_name, translations, digest=None, source_lang=""):
+        """A translation is checked like the source: the translation dialog
+        writes it directly, past the constraints."""
+        res = super()._update_field_translations(field_name, translations, digest=digest, source_lang=source_lang)
+        self._validate_fields([field_name])
         return res
 
     @api.ondelete(at_uninstall=False)
@@ -268,20 +332,8 @@ class SmbJourneyStep(models.Model):
 
     # ------------------------------------------------------------
     # EXECUTION: a step type is a method _run_<type>(enrollments) -> [StepResult]
+    # (the engine, smb.journey.enrollment._run_step, isolates failures)
     # ------------------------------------------------------------
-
-    def _execute(self, enrollments):
-        """Run this step for ``enrollments``; a failure is isolated to the
-        enrollments that cause it, so the rest of the batch goes on."""
-        self.ensure_one()
-        try:
-            with self.env.cr.savepoint():
-                return getattr(self, f"_run_{self.step_type}")(enrollments)
-        except Exception as e:  # noqa: BLE001 - any failure becomes a readable error on the enrollment
-            if len(enrollments) > 1:
-                return [result for enrollment in enrollments for result in self._execute(enrollment)]
-            _logger.warning("Journey step %s failed for enrollment %s", self.id, enrollments.id, exc_info=True)
-            return [StepResult(enrollments, "error", "exception", message=str(e) or repr(e), end_state="error")]
 
     def _run_wait(self, enrollments):
         now = fields.Datetime.now()
@@ -293,26 +345,31 @@ class SmbJourneyStep(models.Model):
                 due = schedule.next_local_time(now, self.wait_hour, weekday=weekday, tz=tz)
             else:
                 due = schedule.after_delay(now, self.wait_amount, self.wait_unit)
-            results.append(StepResult(
-                enrollment, "done", "waiting", message=self.env._("Next step at %s UTC", due), due_at=due))
+            results.append(StepResult(enrollment, "done", "waiting", due_at=due))
         return results
 
     def _run_activity(self, enrollments):
         """A to-do for the customer's salesperson (the journey's responsible
-        when the customer has none): the human stays in the loop."""
+        when the customer has none): the human stays in the loop, and reads
+        why this customer is there."""
         today = fields.Date.context_today(self)
         partner_model = self.env["ir.model"]._get_id("res.partner")
-        fallback = self.journey_id.user_id or self.journey_id.create_uid
+        fallback = self.journey_id._activity_fallback_user()
+        reasons = enrollments._entry_reasons()
         vals, results = [], []
         for enrollment in enrollments:
             partner = enrollment.partner_id
-            user = partner.user_id or partner.commercial_partner_id.user_id or fallback
+            user = partner.user_id or partner.commercial_partner_id.user_id
+            if not (user and user.active and not user.share):
+                user = fallback
+            why = Markup("<p><strong>%s</strong> %s</p>") % (
+                self.env._("Why this customer:"), reasons.get(enrollment.id, ""))
             vals.append({
                 "res_model_id": partner_model,
                 "res_id": partner.id,
                 "activity_type_id": self.activity_type_id.id,
                 "summary": self.activity_summary or self.name,
-                "note": self.activity_note,
+                "note": why + (self.activity_note or ""),
                 "date_deadline": fields.Date.add(today, days=self.activity_days),
                 "user_id": user.id,
             })
@@ -325,16 +382,18 @@ class SmbJourneyStep(models.Model):
         return [StepResult(e, "done", "exit_step", end_state="completed") for e in enrollments]
 
     def _run_condition(self, enrollments):
-        if self.condition_type in ("partner_domain", "record_domain"):
-            domain = Domain(tools.safe_eval.safe_eval(self.condition_domain or "[]"))
-            if self.condition_type == "partner_domain":
-                # the journey's company: per-company values (tier, churn risk) read as that company's
-                partners = enrollments.partner_id.with_company(self.journey_id.company_id)
-                matching = set(partners.filtered_domain(domain).ids)
+        if self.condition_type in CONDITION_MODELS:
+            model = CONDITION_MODELS[self.condition_type]
+            records = enrollments.partner_id if model == "res.partner" else enrollments.order_id
+            domain = Domain("id", "in", records.ids) & Domain(literal_eval(self.condition_domain or "[]"))
+            # the journey's company (per-company values such as the tier or the
+            # churn risk), with the field access of the condition's author
+            matching = set(self.journey_id._search_as_owner(
+                model, domain, owner=self.filter_user_id,
+                what=self.env._("The condition of step %s", self.name)).ids)
+            if model == "res.partner":
                 passed = lambda e: e.partner_id.id in matching  # noqa: E731
             else:
-                orders = enrollments.order_id
-                matching = set(orders.filtered_domain(domain).ids) if orders else set()
                 passed = lambda e: e.order_id.id in matching  # noqa: E731
         else:
             last_traces = enrollments._last_email_traces()
@@ -376,11 +435,12 @@ class SmbJourneyStep(models.Model):
         link_vals = dict(mailing._get_link_tracker_values(), title=mailing.name)
         base_url = self.journey_id.get_base_url()
         mail_vals, pending = [], []
-        for lang, group in sendable.grouped(lambda e: e.partner_id.lang or "en_US").items():
+        langs = sendable._render_langs()
+        for lang, group in sendable.grouped(lambda e: langs[e.id]).items():
             step = self.with_context(lang=lang)
             try:
                 subject_tpl = sandbox.compile_text(step.subject or "")
-                body_tpl = sandbox.compile_template(step._body_with_preview())
+                body_tpl = sandbox.compile_template(step._body_with_unsubscribe())
             except sandbox.TemplateError as e:
                 results += [StepResult(en, "error", "template", message=str(e), end_state="error") for en in group]
                 continue
@@ -396,6 +456,9 @@ class SmbJourneyStep(models.Model):
                 mail_vals.append({
                     "subject": subject,
                     "body_html": Markup(body),
+                    # the message shown in the customer's chatter while the email
+                    # waits in the queue (as mass mailings do): never an empty one
+                    "body": Markup(body),
                     "email_from": email_from,
                     "reply_to": self.reply_to or email_from,
                     "email_to": partner.email_formatted,
@@ -473,6 +536,20 @@ class SmbJourneyStep(models.Model):
             'max-width:0;opacity:0;overflow:hidden;">%s</div>') % self.preview_text
         return preview + (self.body_html or "")
 
+    def _body_with_unsubscribe(self):
+        """The body (with its preview text), plus a small unsubscribe footer
+        when the author left no unsubscribe link: every journey email can be
+        refused in one click (mass_mailing turns the link into the customer's
+        own unsubscribe URL, and adds the List-Unsubscribe headers)."""
+        body = self._body_with_preview()
+        if "unsubscribe_from_list" in body or "unsubscribe_url" in body:
+            return body
+        footer = Markup(
+            '<p style="margin:16px 0;font-family:Arial,Helvetica,sans-serif;font-size:12px;line-height:18px;'
+            'color:#6b7280;text-align:center;">{{ company.name }} &#183; '
+            '<a href="{{ unsubscribe_url }}" style="color:#6b7280;">%s</a></p>') % self.env._("Unsubscribe")
+        return Markup(body) + footer
+
     def _referenced_names(self):
         """Context names the email uses in any language, so costly ones are computed only when shown."""
         names = set()
@@ -487,19 +564,27 @@ class SmbJourneyStep(models.Model):
 
     def _sync_mailing(self):
         """Keep one technical ``mailing.mailing`` per email step (for traces,
-        link tracking and mass_mailing's statistics); returns it for one step."""
+        link tracking and mass_mailing's statistics); returns it for one step.
+        It is archived so Email Marketing's lists show only real campaigns
+        (its "Journey Emails" filter finds them), and its subject reads
+        without template code."""
         Mailing = self.env["mailing.mailing"].sudo()  # sudo: technical record owned by the step
         partner_model = self.env["ir.model"]._get_id("res.partner")
         for step in self.filtered(lambda s: s.step_type == "email"):
             campaign = step.journey_id._ensure_utm_campaign()
             vals = {
-                "subject": step.subject or step.name,
+                "subject": _readable_subject(step.subject) or step.name,
                 "email_from": step._email_from(),
                 "name": f"[{step.journey_id.name}] {step.name}",
                 "campaign_id": campaign.id,
+                "active": False,
             }
             if step.mailing_id:
-                step.mailing_id.sudo().write(vals)
+                mailing = step.mailing_id.sudo().with_context(active_test=False)
+                changed = {k: v for k, v in vals.items() if mailing[k] != (
+                    mailing[k].browse(v) if isinstance(mailing[k], models.BaseModel) else v)}
+                if changed:
+                    mailing.write(changed)
             else:
                 step.mailing_id = Mailing.create(dict(
                     vals,
@@ -512,6 +597,49 @@ class SmbJourneyStep(models.Model):
                 ))
         return self.mailing_id[:1]
 
+    def _sample_context(self):
+        """What a render of this step can read, with sample values: the keys a
+        real render has (see :meth:`_prepare_render_contexts`), None for what
+        this journey never fills (an order in a welcome series, a coupon
+        without a coupon program), so a save check refuses an unguarded use."""
+        self.ensure_one()
+        journey = self.journey_id
+        company = journey.company_id
+        base_url = journey.get_base_url()
+        has_order = journey.record_model == "sale.order"
+        line = {
+            "name": "Espresso Cup", "description": "Espresso Cup, white", "quantity": "2",
+            "price_unit": "12.00", "subtotal": "24.00", "total": "27.60",
+            "image_url": f"{base_url}/web/image/product.product/0/image_128", "product_url": f"{base_url}/shop",
+        }
+        order = {
+            "name": "S00042", "date": "01/02/2026", "url": f"{base_url}/my/orders/42",
+            "review_url": f"{base_url}/my/orders/42#discussion", "lines": [line], "line_count": 1,
+            "amount_untaxed": "24.00", "amount_tax": "3.60", "amount_total": "27.60",
+        } if has_order else None
+        return {
+            "customer": {
+                "name": "Ann Smith", "first_name": "Ann", "email": "ann@example.com", "city": "Brussels",
+                "country": "Belgium", "company_name": "",
+            },
+            "company": _company_context(company, base_url),
+            "shop_url": f"{base_url}/shop",
+            "unsubscribe_url": f"{base_url}/unsubscribe_from_list",
+            "view_url": f"{base_url}/view",
+            "order": order,
+            "cart": order,
+            "coupon": _sample_coupon(self.coupon_program_id) if self.coupon_program_id else None,
+            "tier": {
+                "name": "Gold", "benefits": "", "since": "01/02/2026", "spend": "1,500.00", "order_count": 3,
+                "grace_until": "", "next_name": "", "to_next": "", "orders_to_next": 0,
+                "reward_code": "GOLD-SAMPLE", "reward_description": "15% off", "reward_expires": "",
+            },
+            "recommendations": [{
+                "name": "Teapot", "price": "30.00", "url": f"{base_url}/shop",
+                "image_url": f"{base_url}/web/image/product.product/0/image_256",
+            }],
+        }
+
     def _prepare_render_contexts(self, enrollments):
         """Curated plain-data context per enrollment: only values, never records."""
         self.ensure_one()
@@ -519,7 +647,8 @@ class SmbJourneyStep(models.Model):
         company = self.journey_id.company_id
         preview = self.env.context.get("smb_journey_preview")
         if self.coupon_program_id and preview:
-            coupons = dict.fromkeys(enrollments.ids, {"code": "PREVIEW-CODE", "description": self.coupon_program_id.name, "expires": ""})
+            # a preview or a test email issues no coupon: a sample code shows where it goes
+            coupons = {e.id: _sample_coupon(self.coupon_program_id) for e in enrollments}
         else:
             coupons = self._issue_coupons(enrollments) if self.coupon_program_id else {}
         if not preview:
@@ -532,10 +661,11 @@ class SmbJourneyStep(models.Model):
         )
         # sudo: the tier values are read for the customer's own email
         tiers = self.env["smb.loyalty.tier"].sudo()._render_contexts(enrollments, company) if "tier" in used else {}
+        langs = enrollments._render_langs()
         contexts = {}
         for enrollment in enrollments:
             partner = enrollment.partner_id
-            env = self.with_context(lang=partner.lang or "en_US").env
+            env = self.with_context(lang=langs[enrollment.id]).env
             order_ctx = enrollment.order_id and _order_context(env, enrollment.order_id, base_url, cart=(
                 enrollment.journey_id.trigger == "cart_abandoned"))
             contexts[enrollment.id] = {
@@ -547,14 +677,7 @@ class SmbJourneyStep(models.Model):
                     "country": partner.country_id.name or "",
                     "company_name": partner.commercial_company_name or "",
                 },
-                "company": {
-                    "name": company.name,
-                    "email": company.email or "",
-                    "phone": company.phone or "",
-                    "website": company.website or base_url,
-                    "logo_url": f"{base_url}/logo.png?company={company.id}",
-                    "address": ", ".join(filter(None, [company.street, company.zip, company.city, company.country_id.name])),
-                },
+                "company": _company_context(company, base_url),
                 "shop_url": f"{base_url}/shop",
                 "unsubscribe_url": f"{base_url}/unsubscribe_from_list",
                 "view_url": f"{base_url}/view",
@@ -578,14 +701,39 @@ class SmbJourneyStep(models.Model):
         } for enrollment in enrollments])
         rewards = program.reward_ids[:1]
         result = {}
+        langs = enrollments._render_langs()
         for enrollment, card in zip(enrollments, cards):
-            env = self.with_context(lang=enrollment.partner_id.lang or "en_US").env
+            env = self.with_context(lang=langs[enrollment.id]).env
             result[enrollment.id] = {
                 "code": card.code,
                 "description": rewards.description or program.name,
                 "expires": format_date(env, card.expiration_date) if card.expiration_date else "",
             }
         return result
+
+
+def _readable_subject(subject):
+    """A template subject as people read it in lists: {{ customer.first_name }} -> [customer.first_name]."""
+    return re.sub(r"{[{%]-?\s*(.*?)\s*-?[%}]}", r"[\1]", subject or "").strip()
+
+
+def _company_context(company, base_url):
+    return {
+        "name": company.name,
+        "email": company.email or "",
+        "phone": company.phone or "",
+        "website": company.website or base_url,
+        "logo_url": f"{base_url}/logo.png?company={company.id}",
+        "address": ", ".join(filter(None, [company.street, company.zip, company.city, company.country_id.name])),
+    }
+
+
+def _sample_coupon(program):
+    return {
+        "code": "SAMPLE-CODE",
+        "description": program.reward_ids[:1].description or program.name,
+        "expires": "",
+    }
 
 
 def _money(env, amount, currency):

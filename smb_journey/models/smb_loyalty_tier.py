@@ -485,9 +485,10 @@ class SmbLoyaltyTier(models.Model):
         ], order="date desc, id desc"):
             latest.setdefault((row.partner_id.id, row.to_tier_id.id), row)
         result = {}
+        langs = enrollments._render_langs()
         for enrollment in enrollments:
             # the journey's company and the customer's language (with_env would drop a with_company)
-            env = self.with_company(company).with_context(lang=enrollment.partner_id.lang or "en_US").env
+            env = self.with_company(company).with_context(lang=langs[enrollment.id]).env
             partner = enrollment.commercial_partner_id.with_env(env)
             tier = partner.smb_tier_id
             row = triggering.get(enrollment.id)

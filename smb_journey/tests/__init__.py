@@ -7,3 +7,7 @@ from . import test_concurrency
 from . import test_ui
 from . import test_loyalty_tiers
 from . import test_churn
+from . import test_access
+from . import test_attribution
+from . import test_authoring
+from . import test_shop_safety

@@ -1,9 +1,12 @@
 from contextlib import contextmanager
 
+from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase
 
+from odoo.addons.mail.tests.common import MockEmail
 
-class JourneyCase(TransactionCase):
+
+class JourneyCase(TransactionCase, MockEmail):
     """Fixtures shared by the engine tests: a shop, customers, and a small
     two-email journey built here so each test reads what it exercises."""
 
@@ -44,6 +47,21 @@ class JourneyCase(TransactionCase):
 
     def mails(self, step):
         return self.env["mail.mail"].search([("mailing_id", "=", step.mailing_id.id)])
+
+    @contextmanager
+    def assertRefused(self, pattern, exception=None):
+        """Like assertRaisesRegex (ValidationError by default), with Odoo's
+        rollback of the refused write (assertRaisesRegex has none)."""
+        with self.assertRaises(exception or ValidationError) as caught:
+            yield caught
+        self.assertRegex(str(caught.exception), pattern)
+
+    def deliver(self, mails):
+        """Send queued mails through Odoo's real sending code (SMTP mocked), so
+        mass_mailing marks their traces sent as it does in production."""
+        with self.mock_mail_gateway():
+            mails.sudo().send()
+        self.env.invalidate_all()
 
     @classmethod
     def make_order(cls, partner, qty=2, website=True, **vals):

@@ -110,6 +110,7 @@ class TestConcurrentWorkers(ConcurrentCase):
             env["mail.mail"].search([("mailing_id", "=", self.mailing_id)]).unlink()
             env["mailing.trace"].search([("mass_mailing_id", "=", self.mailing_id)]).unlink()
             env["link.tracker"].search([("mass_mailing_id", "=", self.mailing_id)]).unlink()
+            journey.action_stop()
             journey.unlink()
             env["mailing.mailing"].browse(self.mailing_id).exists().unlink()
             campaign.unlink()

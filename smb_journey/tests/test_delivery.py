@@ -70,6 +70,7 @@ class TestDelivery(JourneyCase):
             self.journey.action_start()
             self.journey.enroll(self.customer)
             self.run_engine()
+            self.deliver(self.mails(self.step_hello))
         with freeze_time(T0 + timedelta(days=1)):
             order = self.make_order(self.customer, qty=3, website=False)
             order.action_confirm()

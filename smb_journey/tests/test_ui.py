@@ -58,3 +58,30 @@ class TestJourneyUi(HttpCase):
             "smb_churn_reasons = jsonb_build_object(%s, %s) WHERE id = %s",
             [key, key, key, key, '[["+", "recency", 120, 30], ["-", "frequency", 6]]', customer.id])
         self.start_tour(f"/odoo/contacts/{customer.id}", "smb_journey_churn_contact_tour", login=seller.login)
+
+    def test_salesperson_opens_journeys_and_sees_their_customers(self):
+        self.env = self.env(context=dict(self.env.context, tracking_disable=True))
+        groups = "sales_team.group_sale_salesman,smb_journey.group_journey_user"
+        seller = new_test_user(self.env, "journey_seller", groups=groups)
+        colleague = new_test_user(self.env, "journey_colleague", groups=groups)
+        journey = self.env["smb.journey"].create({
+            "name": "Sales Tour Journey", "trigger": "manual",
+            "step_ids": [(0, 0, {"name": "Hello tour", "step_type": "email", "subject": "Hi",
+                                 "body_html": "<p>Hi</p>"})],
+        })
+        journey.action_start()
+        own, other = self.env["res.partner"].create([
+            {"name": "Tour Own Customer", "email": "own@example.com", "user_id": seller.id},
+            {"name": "Tour Other Customer", "email": "other@example.com", "user_id": colleague.id},
+        ])
+        journey.enroll(own | other)
+        self.env["smb.journey.enrollment"].run_engine()
+        self.assertFalse(seller.has_group("mass_mailing.group_mass_mailing_user"))
+        self.start_tour("/odoo", "smb_journey_salesperson_tour", login=seller.login)
+
+    def test_admin_puts_a_step_in_a_branch_of_an_unsaved_journey(self):
+        self.start_tour("/odoo/action-smb_journey.smb_journey_action/new", "smb_journey_branch_tour", login="admin")
+        journey = self.env["smb.journey"].search([("name", "=", "Tour win-back")])
+        condition = journey.step_ids.filtered(lambda s: s.step_type == "condition")
+        call = journey.step_ids.filtered(lambda s: s.step_type == "activity")
+        self.assertEqual(call.parent_id, condition)

@@ -1,2 +1,3 @@
 from . import smb_journey_enroll_wizard
 from . import smb_journey_step_preview
+from . import base_partner_merge

@@ -32,9 +32,16 @@ class SmbJourneyEnrollWizard(models.TransientModel):
         if others:
             enrollments |= self.journey_id.enroll(others)
         skipped = len(self.partner_ids | self.lead_ids.partner_id) - len(enrollments)
-        message = self.env._("%(count)s customer(s) enrolled in %(journey)s.", count=len(enrollments), journey=self.journey_id.name)
-        if skipped > 0:
-            message += " " + self.env._(
+        _ = self.env._
+        if len(enrollments) == 1:
+            message = _("1 customer enrolled in %(journey)s.", journey=self.journey_id.name)
+        else:
+            message = _("%(count)s customers enrolled in %(journey)s.", count=len(enrollments),
+                        journey=self.journey_id.name)
+        if skipped == 1:
+            message += " " + _("1 left out: outside the audience, already in the journey, or not allowed back yet.")
+        elif skipped > 1:
+            message += " " + _(
                 "%(count)s left out: outside the audience, already in the journey, or not allowed back yet.",
                 count=skipped)
         return {

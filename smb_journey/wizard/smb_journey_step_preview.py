@@ -1,17 +1,29 @@
-from odoo import api, fields, models
+from markupsafe import Markup
+
+from odoo import api, fields, models, tools
+from odoo.exceptions import UserError
 
 from odoo.addons.smb_journey.lib import sandbox
 
 
 class SmbJourneyStepPreview(models.TransientModel):
+    """Render a journey email for a sample customer, and send it as a test.
+
+    Nothing is recorded: no enrollment, no coupon (a sample code shows where
+    it goes), no trace, so the journey's statistics never count a test."""
+
     _name = "smb.journey.step.preview"
     _description = "Journey Email Preview"
 
     step_id = fields.Many2one("smb.journey.step", required=True, ondelete="cascade")
     partner_id = fields.Many2one(
         "res.partner", "Sample Customer",
-        help="Render as this customer; a sample order of theirs fills the order placeholders.",
+        help="Render as this customer; their latest order fills the order placeholders (sample values "
+        "when they have none).",
     )
+    email_to = fields.Char(
+        "Send a Test To", default=lambda self: self.env.user.email_formatted,
+        help="One or more addresses, separated by commas.")
     subject = fields.Char(compute="_compute_preview")
     body_html = fields.Html(compute="_compute_preview", sanitize=False)
     error = fields.Text(compute="_compute_preview")
@@ -20,19 +32,73 @@ class SmbJourneyStepPreview(models.TransientModel):
     def _compute_preview(self):
         for preview in self:
             preview.subject = preview.body_html = preview.error = False
-            step = preview.step_id
-            partner = preview.partner_id or self.env.user.partner_id
-            # an unsaved enrollment carries the sample: nothing is written
-            order = self.env["sale.order"].search([("partner_id", "=", partner.id)], limit=1, order="id desc")
-            enrollment = self.env["smb.journey.enrollment"].new({
-                "journey_id": step.journey_id.id, "partner_id": partner.id,
-                "company_id": step.journey_id.company_id.id, "order_id": order.id, "entry_key": "preview",
-            })
             try:
-                context = step.with_context(smb_journey_preview=True)._prepare_render_contexts(enrollment)
-                context = next(iter(context.values()))
-                step_lang = step.with_context(lang=partner.lang or "en_US")
-                preview.subject = sandbox.render(sandbox.compile_text(step_lang.subject or ""), context)
-                preview.body_html = sandbox.render(step_lang._body_with_preview(), context)
+                preview.subject, preview.body_html = preview._render()
             except sandbox.TemplateError as e:
                 preview.error = str(e)
+
+    def _render(self):
+        """(subject, body) of the step for the sample customer, as the engine renders it."""
+        self.ensure_one()
+        step = self.step_id
+        partner = self.partner_id or self.env.user.partner_id
+        order = self.env["sale.order"].search([("partner_id", "=", partner.id)], limit=1, order="id desc")
+        # an unsaved enrollment carries the sample: nothing is written
+        enrollment = self.env["smb.journey.enrollment"].new({
+            "journey_id": step.journey_id.id, "partner_id": partner.id,
+            "company_id": step.journey_id.company_id.id, "order_id": order.id, "entry_key": "preview",
+        })
+        step = step.with_context(smb_journey_preview=True)
+        context = next(iter(step._prepare_render_contexts(enrollment).values()))
+        # what this customer lacks but the journey would have (an order, a coupon): sample values
+        for key, value in step._sample_context().items():
+            if context.get(key) is None and value is not None:
+                context[key] = value
+        lang = enrollment._render_langs()[enrollment.id]
+        step_lang = step.with_context(lang=lang)
+        subject = sandbox.render(sandbox.compile_text(step_lang.subject or ""), context).strip()
+        body = sandbox.render(sandbox.compile_template(step_lang._body_with_unsubscribe()), context)
+        return subject, Markup(body)
+
+    def action_send_test(self):
+        """Send the rendered email to the test addresses now, as Email
+        Marketing's test does: marked [TEST], not tracked, not counted."""
+        self.ensure_one()
+        emails = [email for email in tools.email_split(self.email_to or "") if email]
+        if not emails:
+            raise UserError(self.env._("Enter the address to send the test to."))
+        try:
+            subject, body = self._render()
+        except sandbox.TemplateError as e:
+            raise UserError(self.env._("The email cannot be rendered: %s", e)) from e
+        step = self.step_id
+        # sudo: a test mail is a technical record, deleted once sent
+        mails = self.env["mail.mail"].sudo().create([{
+            "subject": self.env._("[TEST] %(subject)s", subject=subject),
+            "body_html": body,
+            "email_from": step._email_from(),
+            "reply_to": step.reply_to or step._email_from(),
+            "email_to": email,
+            "is_notification": True,
+            "auto_delete": False,
+            "mailing_id": step.mailing_id.id,
+            "model": "res.users",
+            "res_id": self.env.user.id,
+        } for email in emails])
+        mails.with_context(mailing_test_mail=True).send()
+        sent = mails.filtered(lambda m: m.state == "sent")
+        failed = mails - sent
+        lines = [self.env._("Test of %(step)s sent to %(email)s.", step=step.name, email=m.email_to) for m in sent]
+        lines += [self.env._("Test of %(step)s could not be sent to %(email)s: %(reason)s", step=step.name,
+                             email=m.email_to, reason=m.failure_reason or m.state) for m in failed]
+        mails.unlink()
+        step.journey_id._message_log(body=Markup("<br/>").join(lines))
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "message": "\n".join(lines),
+                "type": "warning" if failed else "success",
+                "sticky": bool(failed),
+            },
+        }

@@ -138,6 +138,9 @@ export class JourneyDiagram extends Component {
             add(_t("Waiting"), data.waiting_count, "text-info");
         }
         if (type === "email") {
+            if (data.queued_count) {
+                add(_t("Queued"), data.queued_count, "text-muted");
+            }
             add(_t("Sent"), data.sent_count || 0);
             add(_t("Opened"), `${data.opened_count || 0} (${Math.round(data.open_rate || 0)}%)`);
             add(_t("Clicked"), `${data.clicked_count || 0} (${Math.round(data.click_rate || 0)}%)`);

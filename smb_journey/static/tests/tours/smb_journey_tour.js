@@ -134,3 +134,138 @@ registry.category("web_tour.tours").add("smb_journey_churn_contact_tour", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("smb_journey_salesperson_tour", {
+    steps: () => [
+        {
+            content: "Open the apps menu",
+            trigger: ".o_navbar_apps_menu button",
+            run: "click",
+        },
+        {
+            content: "Open the Journeys app",
+            trigger: ".o_app[data-menu-xmlid='smb_journey.smb_journey_menu_root']",
+            run: "click",
+        },
+        {
+            content: "The journeys are listed with their numbers",
+            trigger: ".o_kanban_record:contains('Sales Tour Journey'):contains('Sent')",
+            run: "click",
+        },
+        {
+            content: "The journey opens with its statistics",
+            trigger: ".o_form_view .oe_stat_button:contains('Sent')",
+        },
+        {
+            content: "Look at the diagram",
+            trigger: ".o_notebook .nav-link:contains('Diagram')",
+            run: "click",
+        },
+        {
+            content: "Each step shows its live numbers",
+            trigger: ".o_smb_journey_diagram .o_smb_jd_box .o_smb_jd_stat:contains('Sent')",
+        },
+        {
+            content: "Open the customers in this journey",
+            trigger: ".oe_stat_button[name='action_view_enrollments']",
+            run: "click",
+        },
+        {
+            content: "Their own customer is listed",
+            trigger: ".o_list_view .o_data_row:contains('Tour Own Customer')",
+        },
+        {
+            content: "Another salesperson's customer is not",
+            trigger: ".o_list_view:not(:has(.o_data_row:contains('Tour Other Customer')))",
+        },
+        {
+            trigger: ".o_list_view .o_data_row:contains('Tour Own Customer') .o_data_cell:first",
+            run: "click",
+        },
+        {
+            content: "The enrollment's step log tells what the email did",
+            trigger: ".o_form_view .o_field_widget[name='log_ids'] .o_data_row:contains('Hello tour')",
+        },
+        {
+            content: "Reporting is in their menu",
+            trigger: ".o_main_navbar .o_menu_sections [data-menu-xmlid='smb_journey.smb_journey_menu_reporting']",
+            run: "click",
+        },
+        {
+            trigger: ".dropdown-item[data-menu-xmlid='smb_journey.smb_journey_log_menu']",
+            run: "click",
+        },
+        {
+            content: "The step log opens",
+            trigger: ".o_pivot_view, .o_graph_view, .o_list_view",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("smb_journey_branch_tour", {
+    steps: () => [
+        {
+            content: "Name the new journey",
+            trigger: ".o_form_view .oe_title .o_field_widget[name='name'] input",
+            run: "edit Tour win-back",
+        },
+        {
+            content: "Add a first step",
+            trigger: ".o_field_widget[name='step_ids'] .o_field_x2many_list_row_add a",
+            run: "click",
+        },
+        {
+            trigger: ".modal .oe_title .o_field_widget[name='name'] input",
+            run: "edit Valuable customer?",
+        },
+        {
+            content: "It is a condition",
+            trigger: ".modal .o_field_widget[name='step_type'] input[data-value='condition']",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_form_button_save",
+            run: "click",
+        },
+        {
+            trigger: "body:not(:has(.modal))",
+        },
+        {
+            content: "Add a step inside the condition, before the journey was ever saved",
+            trigger: ".o_field_widget[name='step_ids'] .o_field_x2many_list_row_add a",
+            run: "click",
+        },
+        {
+            trigger: ".modal .oe_title .o_field_widget[name='name'] input",
+            run: "edit Call them",
+        },
+        {
+            trigger: ".modal .o_field_widget[name='step_type'] input[data-value='activity']",
+            run: "click",
+        },
+        {
+            content: "The condition can be picked",
+            trigger: ".modal .o_field_widget[name='parent_id'] input",
+            run: "edit Valuable",
+        },
+        {
+            trigger: ".o-autocomplete--dropdown-menu .dropdown-item:contains('Valuable customer?')",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_form_button_save",
+            run: "click",
+        },
+        {
+            trigger: "body:not(:has(.modal))",
+        },
+        {
+            trigger: ".o_form_view .o_form_button_save",
+            run: "click",
+        },
+        {
+            content: "Both steps are saved",
+            trigger: ".o_form_view:not(:has(.o_form_button_save:visible)) .o_field_widget[name='step_ids'] .o_data_row:contains('Call them')",
+        },
+    ],
+});

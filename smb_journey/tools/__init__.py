@@ -1,0 +1,3 @@
+from .contained import contained
+
+__all__ = ["contained"]
