@@ -1,3 +1,4 @@
+from . import smb_journey_statistics_mixin
 from . import smb_journey
 from . import smb_journey_step
 from . import smb_journey_enrollment

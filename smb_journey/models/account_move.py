@@ -17,3 +17,14 @@ class AccountMove(models.Model):
             with contained(self.env, "Loyalty tiers after a credit note"):
                 self.env["smb.loyalty.tier"].sudo()._on_orders_changed(orders, "cancel")
         return posted
+
+    def button_draft(self):
+        """A credit note taken back to draft no longer lowers the revenue journeys brought."""
+        refunds = self.filtered(lambda m: m.move_type == "out_refund" and m.state == "posted")
+        res = super().button_draft()
+        orders = refunds.line_ids.sale_line_ids.order_id
+        if orders:
+            with contained(self.env, "Journey revenue after a credit note"):
+                # sudo: as in _post
+                self.env["smb.journey.conversion"].sudo()._on_orders_refunded(orders)
+        return res

@@ -44,6 +44,7 @@ class SaleOrder(models.Model):
         # sudo and contained: as above
         with contained(self.env, "Journey exits"):
             self.env["smb.journey.enrollment"].sudo()._on_orders_cancelled(self)
+        with contained(self.env, "Journey conversions"):
             self.env["smb.journey.conversion"].sudo()._on_orders_cancelled(confirmed)
         with contained(self.env, "Loyalty tiers"):
             self.env["smb.loyalty.tier"].sudo()._on_orders_changed(confirmed, "cancel")

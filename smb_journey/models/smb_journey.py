@@ -32,7 +32,7 @@ _logger = logging.getLogger(__name__)
 class SmbJourney(models.Model):
     _name = "smb.journey"
     _description = "Customer Journey"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "smb.journey.statistics.mixin"]
     _order = "sequence, id"
     _check_company_auto = True
 
@@ -140,20 +140,6 @@ class SmbJourney(models.Model):
     completed_count = fields.Integer("Completed", compute="_compute_enrollment_stats")
     exited_count = fields.Integer("Exited", compute="_compute_enrollment_stats")
     error_count = fields.Integer("In Error", compute="_compute_enrollment_stats")
-    queued_count = fields.Integer("Queued", compute="_compute_mail_stats", help="Emails waiting in the mail queue.")
-    sent_count = fields.Integer("Sent", compute="_compute_mail_stats", help="Emails that left the mail queue.")
-    delivered_count = fields.Integer("Delivered", compute="_compute_mail_stats")
-    opened_count = fields.Integer("Opened", compute="_compute_mail_stats")
-    clicked_count = fields.Integer("Clicked", compute="_compute_mail_stats")
-    replied_count = fields.Integer("Replied", compute="_compute_mail_stats")
-    bounced_count = fields.Integer("Bounced", compute="_compute_mail_stats")
-    failed_count = fields.Integer(
-        "Failed", compute="_compute_mail_stats", help="Emails the mail server could not send.")
-    converted_count = fields.Integer(
-        "Conversions", compute="_compute_mail_stats", help="Orders credited to this journey's emails.")
-    revenue = fields.Monetary(compute="_compute_mail_stats", currency_field="currency_id")
-    open_rate = fields.Float("Open Rate (%)", compute="_compute_mail_stats")
-    click_rate = fields.Float("Click Rate (%)", compute="_compute_mail_stats")
 
     @api.model
     def _default_user_id(self):
@@ -185,35 +171,8 @@ class SmbJourney(models.Model):
             journey.error_count = get("error")
             journey.enrollment_count = sum(get(s) for s in ("running", "completed", "exited", "error"))
 
-    @api.depends("step_ids")
-    def _compute_mail_stats(self):
-        """Email numbers as Email Marketing counts them (the steps' tracking
-        mailings), conversions as distinct orders credited to the journey."""
-        steps = self.step_ids
-        mail = steps._trace_statistics()
-        Conversion = self.env["smb.journey.conversion"].sudo()  # sudo: the journey's own figures
-        conversions = {
-            journey.id: (len(set(orders)), revenue)
-            for journey, orders, revenue in Conversion._read_group(
-                [("journey_id", "in", self.ids)], ["journey_id"], ["order_id:array_agg", "revenue:sum"])
-        }
-        keys = ("scheduled", "sent", "delivered", "opened", "clicked", "replied", "bounced", "failed", "reachable")
-        for journey in self:
-            acc = dict.fromkeys(keys, 0)
-            for step in journey.step_ids:
-                for key in keys:
-                    acc[key] += mail.get(step.mailing_id.id, {}).get(key, 0)
-            journey.queued_count = acc["scheduled"]
-            journey.sent_count = acc["sent"]
-            journey.delivered_count = acc["delivered"]
-            journey.opened_count = acc["opened"]
-            journey.clicked_count = acc["clicked"]
-            journey.replied_count = acc["replied"]
-            journey.bounced_count = acc["bounced"]
-            journey.failed_count = acc["failed"]
-            journey.open_rate = 100.0 * acc["opened"] / acc["reachable"] if acc["reachable"] else 0.0
-            journey.click_rate = 100.0 * acc["clicked"] / acc["reachable"] if acc["reachable"] else 0.0
-            journey.converted_count, journey.revenue = conversions.get(journey.id, (0, 0.0))
+    def _statistics_scope(self):
+        return "journey_id", lambda journey: journey.step_ids
 
     @api.constrains("audience_domain", "goal_domain", "trigger_domain", "trigger")
     def _check_domains(self):
@@ -229,28 +188,49 @@ class SmbJourney(models.Model):
     @api.model
     def _validate_filter(self, value, model, where, company=None):
         """Refuse a filter that would fail or leak when it runs: it must parse,
-        name fields its author may read, and run against the database with its
-        real values (a '1,000' on a number fails here, not at checkout), in
-        every installed language (translated fields are searched per language)."""
+        name only fields and models the saving user may read, and run against
+        the database with its real values (a '1,000' on a number fails here,
+        not at checkout), in every installed language (translated fields are
+        searched per language)."""
         try:
             domain = Domain(literal_eval(value or "[]"))
         except (ValueError, SyntaxError, TypeError) as e:
             raise ValidationError(self.env._(
                 "%(where)s is not a valid filter: %(error)s", where=where, error=e)) from e
-        # constraints run as superuser: check as the user who saves
-        Model = self.env[model].sudo(False)
+        # constraints run as superuser: the field access checked is the saving user's
+        user = self.env.user
+        if user.id != SUPERUSER_ID:
+            try:
+                self._check_filter_access(model, domain, user)
+            except AccessError as e:
+                raise ValidationError(self.env._(
+                    "%(where)s uses a field you may not read: %(error)s", where=where, error=e.args[0])) from e
+        # sudo: as it runs (see _search_as_owner), whoever the records belong to
+        Model = self.env[model].sudo()
         Model = Model.with_company(company) if company else Model
         for lang, __ in self.env["res.lang"].get_installed():
             try:
                 with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
                     Model.with_context(lang=lang, active_test=False).search_count(domain, limit=1)
-            except AccessError as e:
-                raise ValidationError(self.env._(
-                    "%(where)s uses a field you may not read: %(error)s", where=where, error=e.args[0])) from e
             except (ValueError, TypeError, KeyError, psycopg2.Error) as e:
                 error = e.diag.message_primary if isinstance(e, psycopg2.Error) and e.diag else str(e)
                 raise ValidationError(self.env._(
                     "%(where)s cannot run: %(error)s", where=where, error=error)) from e
+
+    @api.constrains("trigger")
+    def _check_step_templates(self):
+        """What an email may use depends on the trigger (an order exists only in
+        journeys triggered by one): changing it checks the emails again."""
+        self.step_ids._check_template()
+
+    @api.constrains("company_id")
+    def _check_company_of_enrollments(self):
+        for journey in self:
+            if self.env["smb.journey.enrollment"].sudo().search_count(
+                    [("journey_id", "=", journey.id), ("company_id", "!=", journey.company_id.id)], limit=1):
+                raise ValidationError(self.env._(
+                    "Journey %s has customers of its company in it: it cannot move to another company. "
+                    "Duplicate it instead.", journey.name))
 
     @api.constrains("reentry_days", "conversion_window_days")
     def _check_days(self):
@@ -268,8 +248,9 @@ class SmbJourney(models.Model):
         if not self.env.su and any(fname in vals for fname, __ in FILTER_FIELDS):
             vals = dict(vals, filter_user_id=self.env.uid)
         res = super().write(vals)
-        if {"name", "company_id"} & set(vals):
-            self.step_ids._sync_mailing()  # their tracking mailings carry the journey's name and sender
+        if {"name", "company_id", "user_id"} & set(vals):
+            # their tracking mailings carry the journey's name, sender and responsible
+            self.step_ids._sync_mailing()
         return res
 
     @api.ondelete(at_uninstall=False)
@@ -345,7 +326,7 @@ class SmbJourney(models.Model):
         """
         self.ensure_one()
         # rows are inserted in SQL below: check the caller's right to enrol here
-        self.env["smb.journey.enrollment"].check_access("create")
+        self.env["smb.journey.enrollment"]._check_journey_user()
         if self.state != "running":
             raise UserError(self.env._("Journey %s is not running: start it first.", self.name))
         if records._name == "res.partner":
@@ -402,27 +383,46 @@ class SmbJourney(models.Model):
 
     def _search_as_owner(self, model, domain, owner=None, what=None):
         """Records of ``model`` matching ``domain`` (which holds a filter of this
-        journey, or of one of its steps), with no record rule, as the journey's
-        company sees them, but with the field access of the filter's author
-        (``owner``, by default the journey's): a yes/no branch must not reveal
-        a field they could not read (another user's secrets, HR data, ...).
-        A failure names the filter (``what``) for the admin."""
+        journey, or of one of its steps), as the journey's company sees them
+        and whoever they belong to (no record rule: a filter means the same
+        for every customer), but only if the filter's author (``owner``, by
+        default the journey's) may read every field and model it names: a
+        yes/no branch must not reveal a field they could not read (another
+        user's secrets, HR data, ...). A failure names the filter (``what``)."""
         self.ensure_one()
-        Model = self.env[model].with_company(self.company_id).with_context(active_test=False)
         owner = owner if owner is not None else self.filter_user_id
+        what = what or self.env._("A filter")
         try:
             if owner and owner.id != SUPERUSER_ID:
-                query = Model.with_user(owner)._search(domain, bypass_access=True)
-                return Model.sudo().browse(query.get_result_ids())
-            # written by the superuser (shipped data) or an author since deleted
-            return Model.sudo().search(domain)
+                self._check_filter_access(model, domain, owner)
+            # sudo: the author's field access was checked above; record rules
+            # (a salesperson's "own documents") must not change who matches
+            return self.env[model].sudo().with_company(self.company_id).with_context(active_test=False).search(domain)
         except AccessError as e:
             raise UserError(self.env._(
                 "%(what)s uses a field its author (%(user)s) may not read: %(error)s",
-                what=what or self.env._("A filter"), user=owner.name, error=e.args[0])) from e
+                what=what, user=owner.name, error=e.args[0])) from e
         except (ValueError, TypeError, KeyError, psycopg2.Error) as e:
-            raise UserError(self.env._(
-                "%(what)s no longer runs: %(error)s", what=what or self.env._("A filter"), error=e)) from e
+            raise UserError(self.env._("%(what)s no longer runs: %(error)s", what=what, error=e)) from e
+
+    @api.model
+    def _check_filter_access(self, model, domain, user):
+        """Raise AccessError if ``domain`` names a field, or goes through a
+        model, that ``user`` may not read (a path like
+        ``user_ids.totp_last_counter`` is checked on every model it crosses)."""
+        def walk(Model, domain):
+            for condition in domain.iter_conditions():
+                field = Model._fields.get(condition.field_expr.split(".")[0])
+                if field is None:
+                    continue  # an unknown field fails in the search itself
+                Model._check_field_access(field, "read")
+                if field.relational and isinstance(condition.value, Domain):
+                    comodel = Model.env[field.comodel_name]
+                    comodel.check_access("read")  # the model's access rights (an empty recordset: no rule)
+                    walk(comodel, condition.value)
+
+        Model = self.env[model].with_user(user)
+        walk(Model, Domain(domain).optimize(Model))
 
     def _activity_fallback_user(self):
         """Who gets the activities of customers without a salesperson: the
@@ -484,9 +484,9 @@ class SmbJourney(models.Model):
         are inserted with ``ON CONFLICT DO NOTHING``, so the same trigger fired
         twice, or by two processes, enrols once and never raises.
 
-        Entries without a triggering record (a new contact, by hand) count per
-        person: contacts sharing one email address are one person, so two
-        duplicates of a customer get one welcome series, not two.
+        The re-entry policy counts per person: contacts sharing one email
+        address are one person, so two duplicates of a customer get one
+        welcome series, not two (a triggering record still enters once).
         """
         self.ensure_one()
         Enrollment = self.env["smb.journey.enrollment"]
@@ -690,10 +690,10 @@ class SmbJourney(models.Model):
                     id=self.id, message=message, now=fields.Datetime.now(),
                 ))
                 self.invalidate_recordset(["error_message", "error_date"])
-                if rows and rows[0][0] and self.user_id:
+                if rows and rows[0][0]:
                     # sudo: the engine or a website visitor hit the failure; the responsible must hear of it
                     self.sudo().activity_schedule(
-                        "mail.mail_activity_data_warning", user_id=self.user_id.id,
+                        "mail.mail_activity_data_warning", user_id=self._activity_fallback_user().id,
                         summary=self.env._("Journey failed: %s", self.name)[:100],
                         note=self.env._("The journey %(journey)s failed and skipped the customers concerned "
                                         "(the shop went on): %(error)s", journey=self.name, error=message),

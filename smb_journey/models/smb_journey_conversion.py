@@ -37,7 +37,8 @@ class SmbJourneyConversion(models.Model):
     email_date = fields.Datetime("Email Sent On", readonly=True)
     attribution = fields.Selection(
         [("last", "Last touch"), ("first", "First touch"), ("linear", "Linear")], required=True, readonly=True)
-    share = fields.Float(digits=(4, 3), readonly=True, help="Share of the order credited to this email (1 = all).")
+    # not rounded: a third must stay a third for the shares to add up to the order
+    share = fields.Float(readonly=True, help="Share of the order credited to this email (1 = all).")
     revenue = fields.Monetary(
         readonly=True, currency_field="currency_id",
         help="The share of the order's untaxed amount, less its credit notes, in the company currency.")
@@ -128,7 +129,16 @@ class SmbJourneyConversion(models.Model):
             """,
             self.order_id.ids,
         )))
-        for conversion in self:
-            revenue = conversion.currency_id.round(max(net.get(conversion.order_id.id) or 0.0, 0.0) * conversion.share)
-            if conversion.revenue != revenue:
-                conversion.revenue = revenue
+        # per order, each share rounded, the rounding remainder on the last
+        # email: a linear split adds up to the order to the cent
+        for order, conversions in self.grouped("order_id").items():
+            conversions = conversions.sorted(lambda c: (c.email_date or c.date, c.id))
+            currency = conversions[:1].currency_id
+            total = currency.round(max(net.get(order.id) or 0.0, 0.0) * sum(conversions.mapped("share")))
+            left = total
+            for index, conversion in enumerate(conversions):
+                last = index == len(conversions) - 1
+                revenue = left if last else currency.round(total * conversion.share / sum(conversions.mapped("share")))
+                left = currency.round(left - revenue)
+                if conversion.revenue != revenue:
+                    conversion.revenue = revenue

@@ -31,8 +31,7 @@ EXIT_REASONS = [
     ("merged", "Contact merged"),
     ("error", "Error"),
 ]
-# what only a Journey Manager may change on an enrollment: where it stands in its journey
-MANAGER_FIELDS = {"journey_id", "partner_id", "company_id", "step_id", "due_at", "entry_key", "res_model", "res_id"}
+
 # a batch walks its enrollments through instant steps (email -> wait); bound it
 MAX_HOPS = 50
 
@@ -82,6 +81,17 @@ class SmbJourneyEnrollment(models.Model):
         for enrollment in self:
             enrollment.revenue = revenue.get(enrollment, 0.0)
 
+    def _check_journey_user(self):
+        """Enrol, remove and retry are Journey User actions, on the enrollments
+        the user may see (their Sales rights' record rules). Only a Journey
+        Manager writes enrollments directly: a write could move a customer to
+        any step, date, order or state."""
+        if self.env.su:
+            return
+        if not self.env.user.has_group("smb_journey.group_journey_user"):
+            raise AccessError(self.env._("Only Journey Users enrol customers in journeys and remove them."))
+        self.check_access("read")
+
     def _compute_display_name(self):
         for enrollment in self:
             enrollment.display_name = f"{enrollment.journey_id.name} / {enrollment.partner_id.display_name}"
@@ -98,27 +108,21 @@ class SmbJourneyEnrollment(models.Model):
             if enrollment.company_id != enrollment.journey_id.company_id:
                 raise ValidationError(self.env._("An enrollment belongs to the company of its journey."))
 
-    def write(self, vals):
-        """Journey users enrol and remove customers; moving one to another step
-        (or another journey, customer, date) is the Journey Manager's call."""
-        if MANAGER_FIELDS & set(vals) and not self.env.su and not self.env.user.has_group(
-                "smb_journey.group_journey_manager"):
-            raise AccessError(self.env._("Only a Journey Manager can move a customer to another step or date."))
-        return super().write(vals)
-
     # ------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------
 
     def action_exit(self):
-        self.check_access("write")
+        """Remove customers from their journey (Journey Users and up)."""
+        self._check_journey_user()
         self.filtered(lambda e: e.state in ("running", "error"))._exit("manual")
 
     def action_retry(self):
-        """Run the failed step again at the next engine pass."""
-        self.check_access("write")
+        """Run the failed step again at the next engine pass (Journey Users and up)."""
+        self._check_journey_user()
         errors = self.filtered(lambda e: e.state == "error")
-        # sudo: putting it back on its own step now is not "moving" it (see write)
+        # sudo: Journey Users may not write enrollments (a write could move
+        # one to any step); putting it back on its own step is this action
         errors.sudo().write({"state": "running", "error_message": False, "due_at": fields.Datetime.now()})
         self.env.ref("smb_journey.ir_cron_journey_engine")._trigger()
 
@@ -350,8 +354,12 @@ class SmbJourneyEnrollment(models.Model):
         for (state, reason), ids in ends.items():
             self.browse(ids)._log_and_end(state, reason)
         for journey, group in failed.grouped("journey_id").items():
-            group.write({"state": "error", "error_message": self.env._(
-                "The journey's audience or goal filter failed: %s", journey.error_message or "")})
+            message = self.env._("The journey's audience or goal filter failed: %s", journey.error_message or "")
+            self.env["smb.journey.log"].create([{
+                "enrollment_id": e.id, "step_id": e.step_id.id, "date": fields.Datetime.now(),
+                "outcome": "error", "reason": "journey_error", "message": message[:250],
+            } for e in group])
+            group.write({"state": "error", "error_message": message})
         ended = {i for ids in ends.values() for i in ids}
         return self.filtered(lambda e: e.id not in ended) - failed
 
@@ -394,9 +402,9 @@ class SmbJourneyEnrollment(models.Model):
 
     def _end(self, state, reason):
         """End these enrollments. Callers check the user's right first (the
-        engine, an action that checked write access, a business hook)."""
+        engine, an action that checked it, a business hook)."""
         if self:
-            # sudo: an ended enrollment leaves its step: bookkeeping, not a move (see write)
+            # sudo: ending is the engine's bookkeeping (Journey Users may not write enrollments)
             self.sudo().write({
                 "state": state, "exit_reason": reason, "date_end": fields.Datetime.now(),
                 "due_at": False, "step_id": False,

@@ -41,6 +41,7 @@ class StepResult:
 
 class SmbJourneyStep(models.Model):
     _name = "smb.journey.step"
+    _inherit = ["smb.journey.statistics.mixin"]
     _description = "Journey Step"
     _order = "journey_id, sequence, id"
     _check_company_auto = True
@@ -122,22 +123,8 @@ class SmbJourneyStep(models.Model):
     # statistics
     processed_count = fields.Integer("Processed", compute="_compute_statistics")
     waiting_count = fields.Integer("Waiting Here", compute="_compute_statistics")
-    queued_count = fields.Integer("Queued", compute="_compute_statistics", help="Emails waiting in the mail queue.")
-    sent_count = fields.Integer("Sent", compute="_compute_statistics", help="Emails that left the mail queue.")
     skipped_count = fields.Integer("Skipped", compute="_compute_statistics")
     error_count = fields.Integer("Errors", compute="_compute_statistics")
-    delivered_count = fields.Integer("Delivered", compute="_compute_statistics")
-    opened_count = fields.Integer("Opened", compute="_compute_statistics")
-    clicked_count = fields.Integer("Clicked", compute="_compute_statistics")
-    replied_count = fields.Integer("Replied", compute="_compute_statistics")
-    bounced_count = fields.Integer("Bounced", compute="_compute_statistics")
-    failed_count = fields.Integer(
-        "Failed", compute="_compute_statistics", help="Emails the mail server could not send.")
-    converted_count = fields.Integer(
-        "Conversions", compute="_compute_statistics", help="Orders credited to this email.")
-    revenue = fields.Monetary(compute="_compute_statistics", currency_field="currency_id")
-    open_rate = fields.Float("Open Rate (%)", compute="_compute_statistics")
-    click_rate = fields.Float("Click Rate (%)", compute="_compute_statistics")
 
     @api.depends("parent_id", "parent_id.depth")
     def _compute_depth(self):
@@ -145,75 +132,25 @@ class SmbJourneyStep(models.Model):
             step.depth = step.parent_id.depth + 1 if step.parent_id else 0
 
     def _compute_statistics(self):
-        Log = self.env["smb.journey.log"]
+        # sudo: a step's own totals, also for sales staff who see only their customers' logs
         logs = {
             (step.id, outcome): count
-            for step, outcome, count in Log._read_group(
+            for step, outcome, count in self.env["smb.journey.log"].sudo()._read_group(
                 [("step_id", "in", self.ids)], ["step_id", "outcome"], ["__count"])
-        }
-        # sudo: a step's own figures, whoever reads them (sales staff see the journey)
-        conversions = {
-            step.id: (count, revenue) for step, count, revenue in self.env["smb.journey.conversion"].sudo()._read_group(
-                [("step_id", "in", self.ids)], ["step_id"], ["__count", "revenue:sum"])
         }
         waiting = dict(self.env["smb.journey.enrollment"].sudo()._read_group(
             [("step_id", "in", self.ids), ("state", "=", "running")], ["step_id"], ["__count"]))
-        mail = self._trace_statistics()
         for step in self:
             def count(outcome, step=step):
                 return logs.get((step.id, outcome), 0)
 
-            stats = mail.get(step.mailing_id.id, {})
             step.processed_count = sum(count(o) for o in ("sent", "skipped", "done", "error"))
             step.waiting_count = waiting.get(step, 0)
-            step.queued_count = stats.get("scheduled", 0)
-            step.sent_count = stats.get("sent", 0)
             step.skipped_count = count("skipped")
             step.error_count = count("error")
-            step.delivered_count = stats.get("delivered", 0)
-            step.opened_count = stats.get("opened", 0)
-            step.replied_count = stats.get("replied", 0)
-            step.bounced_count = stats.get("bounced", 0)
-            step.failed_count = stats.get("failed", 0)
-            step.clicked_count = stats.get("clicked", 0)
-            step.converted_count, step.revenue = conversions.get(step.id, (0, 0.0))
-            reachable = stats.get("reachable", 0)
-            step.open_rate = 100.0 * step.opened_count / reachable if reachable else 0.0
-            step.click_rate = 100.0 * step.clicked_count / reachable if reachable else 0.0
 
-    def _trace_statistics(self):
-        """{mailing id: counts} of these steps' emails, counted exactly as
-        Email Marketing counts a mailing (``mailing.mailing._compute_statistics``),
-        so both screens show the same numbers for the same emails."""
-        mailings = self.mailing_id
-        if not mailings:
-            return {}
-        statuses, clicked, sent = {}, {}, {}
-        # sudo: the traces of the steps' own technical mailings; sales staff
-        # read a journey's figures without Email Marketing rights
-        for mailing, status, count, clicks, sent_count in self.env["mailing.trace"].sudo()._read_group(
-            [("mass_mailing_id", "in", mailings.ids)], ["mass_mailing_id", "trace_status"],
-            ["__count", "links_click_datetime:count", "sent_datetime:count"],
-        ):
-            statuses.setdefault(mailing.id, {})[status] = count
-            clicked[mailing.id] = clicked.get(mailing.id, 0) + clicks
-            sent[mailing.id] = sent.get(mailing.id, 0) + sent_count
-        result = {}
-        for mailing_id, line in statuses.items():
-            get = line.get
-            result[mailing_id] = {
-                "scheduled": get("outgoing", 0) + get("pending", 0),
-                "sent": sent[mailing_id],
-                "delivered": get("sent", 0) + get("open", 0) + get("reply", 0),
-                "opened": get("open", 0) + get("reply", 0),
-                "replied": get("reply", 0),
-                "bounced": get("bounce", 0),
-                "failed": get("error", 0),
-                "clicked": clicked[mailing_id],
-                # Email Marketing's denominator of its open and click ratios
-                "reachable": sum(line.values()) - get("cancel", 0) - get("bounce", 0) - get("error", 0),
-            }
-        return result
+    def _statistics_scope(self):
+        return "step_id", lambda step: step
 
     @api.constrains("parent_id", "journey_id")
     def _check_parent(self):
@@ -435,6 +372,8 @@ class SmbJourneyStep(models.Model):
         link_vals = dict(mailing._get_link_tracker_values(), title=mailing.name)
         base_url = self.journey_id.get_base_url()
         mail_vals, pending = [], []
+        chatter_prefix = self.env._(
+            "Journey email queued (%(journey)s, %(step)s):", journey=self.journey_id.name, step=self.name)
         langs = sendable._render_langs()
         for lang, group in sendable.grouped(lambda e: langs[e.id]).items():
             step = self.with_context(lang=lang)
@@ -456,9 +395,11 @@ class SmbJourneyStep(models.Model):
                 mail_vals.append({
                     "subject": subject,
                     "body_html": Markup(body),
-                    # the message shown in the customer's chatter while the email
-                    # waits in the queue (as mass mailings do): never an empty one
-                    "body": Markup(body),
+                    # what the customer's chatter shows while the email waits in the
+                    # queue (it leaves with the sent mail, as mass mailings do): never
+                    # an empty "removed" message; a line, not the whole email, which
+                    # mail.message would sanitize again at 1.7 ms an email
+                    "body": Markup("<p>%s <strong>%s</strong></p>") % (chatter_prefix, subject),
                     "email_from": email_from,
                     "reply_to": self.reply_to or email_from,
                     "email_to": partner.email_formatted,
@@ -577,6 +518,7 @@ class SmbJourneyStep(models.Model):
                 "email_from": step._email_from(),
                 "name": f"[{step.journey_id.name}] {step.name}",
                 "campaign_id": campaign.id,
+                "user_id": step.journey_id.user_id.id,
                 "active": False,
             }
             if step.mailing_id:
@@ -607,15 +549,21 @@ class SmbJourneyStep(models.Model):
         company = journey.company_id
         base_url = journey.get_base_url()
         has_order = journey.record_model == "sale.order"
+        env = self.env
+
+        def money(amount):
+            return _money(env, amount, company.currency_id)
+
+        image = f"{base_url}/web/static/img/placeholder.png"
         line = {
             "name": "Espresso Cup", "description": "Espresso Cup, white", "quantity": "2",
-            "price_unit": "12.00", "subtotal": "24.00", "total": "27.60",
-            "image_url": f"{base_url}/web/image/product.product/0/image_128", "product_url": f"{base_url}/shop",
+            "price_unit": money(12.0), "subtotal": money(24.0), "total": money(27.6),
+            "image_url": image, "product_url": f"{base_url}/shop",
         }
         order = {
-            "name": "S00042", "date": "01/02/2026", "url": f"{base_url}/my/orders/42",
-            "review_url": f"{base_url}/my/orders/42#discussion", "lines": [line], "line_count": 1,
-            "amount_untaxed": "24.00", "amount_tax": "3.60", "amount_total": "27.60",
+            "name": "S00042", "date": format_date(env, fields.Date.today()), "url": f"{base_url}/my/orders",
+            "review_url": f"{base_url}/my/orders", "lines": [line], "line_count": 1,
+            "amount_untaxed": money(24.0), "amount_tax": money(3.6), "amount_total": money(27.6),
         } if has_order else None
         return {
             "customer": {
@@ -630,13 +578,13 @@ class SmbJourneyStep(models.Model):
             "cart": order,
             "coupon": _sample_coupon(self.coupon_program_id) if self.coupon_program_id else None,
             "tier": {
-                "name": "Gold", "benefits": "", "since": "01/02/2026", "spend": "1,500.00", "order_count": 3,
+                "name": "Gold", "benefits": "", "since": format_date(env, fields.Date.today()),
+                "spend": money(1500.0), "order_count": 3,
                 "grace_until": "", "next_name": "", "to_next": "", "orders_to_next": 0,
                 "reward_code": "GOLD-SAMPLE", "reward_description": "15% off", "reward_expires": "",
             },
             "recommendations": [{
-                "name": "Teapot", "price": "30.00", "url": f"{base_url}/shop",
-                "image_url": f"{base_url}/web/image/product.product/0/image_256",
+                "name": "Teapot", "price": money(30.0), "url": f"{base_url}/shop", "image_url": image,
             }],
         }
 

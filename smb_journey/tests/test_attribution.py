@@ -75,6 +75,22 @@ class TestAttribution(JourneyCase):
         self.assertEqual(conversions.mapped("share"), [0.5, 0.5])
         self.assertAlmostEqual(sum(conversions.mapped("revenue")), order2.amount_untaxed)
 
+    def test_a_linear_split_adds_up_to_the_cent(self):
+        self.env.company.smb_attribution_model = "linear"
+        third = self.second.copy({"name": "Third journey"})
+        self.start_both()
+        with freeze_time(T0 + timedelta(days=1, hours=1)):
+            third.action_start()
+            third.enroll(self.customer)
+            self.run_engine()
+            self.deliver(self.mails(third.step_ids))
+        self.product.list_price = 44.82  # 5 × 44.82 = 224.10, which does not split in three
+        order = self.confirm_order(T0 + timedelta(days=2))
+        conversions = self.env["smb.journey.conversion"].search([("order_id", "=", order.id)])
+        self.assertEqual(len(conversions), 3)
+        self.assertAlmostEqual(sum(conversions.mapped("share")), 1.0)
+        self.assertAlmostEqual(sum(conversions.mapped("revenue")), order.amount_untaxed, places=2)
+
     def test_another_company_order_is_not_credited(self):
         self.start_both()
         company_b = self.env["res.company"].create({"name": "Shop B"})
@@ -163,4 +179,4 @@ class TestAttribution(JourneyCase):
         self.run_engine()
         message = self.mails(self.step_hello).mail_message_id
         self.assertEqual(message.model, "res.partner")
-        self.assertIn("Hi Ann", message.body, "the chatter shows the email, not 'This message has been removed'")
+        self.assertIn("Hello Ann", message.body, "the chatter shows the email, not 'This message has been removed'")

@@ -1,6 +1,6 @@
 from unittest.mock import patch
 
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -68,17 +68,27 @@ class TestShopSafety(JourneyCase):
 
     # -- a broken journey never breaks the shop ---------------------------------------
 
-    def test_a_broken_trigger_filter_never_stops_a_checkout(self):
+    def test_a_broken_trigger_filter_never_stops_a_website_order(self):
         self.post_purchase.action_start()
         other = self.env["smb.journey"].create({
             "name": "Thanks too", "trigger": "order_confirmed",
             "step_ids": [(0, 0, {"name": "Bye", "step_type": "exit"})]})
         other.action_start()
         self.break_filter(self.post_purchase, "trigger_domain", "[('amount_total', '>=', '1,000')]")
-        order = self.make_order(self.customer)
+        # tracked, as in production (the test class disables tracking)
+        tracked = self.env(context={"lang": "en_US"})
+        order = tracked["sale.order"].create({
+            "partner_id": self.customer.id, "website_id": self.website.id,
+            "order_line": [(0, 0, {"product_id": self.product.id, "product_uom_qty": 1})]})
+        self.env.flush_all()
+        self.env.cr.precommit.run()  # the cart was made in an earlier request
         with mute_logger(*QUIET, "odoo.sql_db"):
             order.action_confirm()
+            self.env.flush_all()
+            self.env.cr.precommit.run()  # what the commit runs: the order's own tracking
         self.assertEqual(order.state, "sale", "the order is confirmed")
+        self.assertTrue(order.message_ids.tracking_value_ids.filtered(
+            lambda v: v.field_id.name == "state"), "the failed journey did not drop the order's tracking")
         self.assertFalse(self.post_purchase.enrollment_ids)
         self.assertEqual(other.enrollment_ids.order_id, order, "the other journeys still enrol")
         self.assertIn("1,000", self.post_purchase.error_message)
@@ -103,12 +113,54 @@ class TestShopSafety(JourneyCase):
         self.assertTrue(self.welcome.error_message)
 
     def test_failing_bookkeeping_never_stops_a_confirmation_or_a_credit_note(self):
+        self.product.write({"invoice_policy": "order"})
         order = self.make_order(self.customer, website=False)
-        with patch.object(type(self.env["smb.loyalty.tier"]), "_on_orders_changed", side_effect=RuntimeError("tier bug")), \
-                patch.object(type(self.env["smb.journey.conversion"]), "_credit_orders",
-                             side_effect=RuntimeError("credit bug")), mute_logger(*QUIET):
+        Tier, Conversion = type(self.env["smb.loyalty.tier"]), type(self.env["smb.journey.conversion"])
+        with patch.object(Tier, "_on_orders_changed", side_effect=RuntimeError("tier bug")), \
+                patch.object(Conversion, "_credit_orders", side_effect=RuntimeError("credit bug")), \
+                patch.object(Conversion, "_on_orders_refunded", side_effect=RuntimeError("refund bug")), \
+                mute_logger(*QUIET):
             order.action_confirm()
-        self.assertEqual(order.state, "sale")
+            invoice = order._create_invoices()
+            invoice.action_post()
+            credit = invoice._reverse_moves()
+            credit.action_post()
+            credit.button_draft()
+            self.assertEqual(credit.state, "draft", "the credit note was posted, then reset")
+            order._action_cancel()
+        self.assertEqual(order.state, "cancel")
+
+    def test_journey_users_cannot_rewire_enrollments(self):
+        user = new_test_user(self.env, "plain_journey_user", groups="smb_journey.group_journey_user")
+        self.journey.action_start()
+        enrollment = self.journey.with_user(user).enroll(self.customer)
+        self.assertTrue(enrollment, "they enrol")
+        Enrollment = self.env["smb.journey.enrollment"].with_user(user)
+        with self.assertRaises(AccessError):
+            Enrollment.create({"journey_id": self.journey.id, "partner_id": self.customer.id, "entry_key": "x",
+                               "company_id": self.company.id, "step_id": self.step_again.id})
+        for vals in ({"state": "completed"}, {"step_id": self.step_again.id}, {"order_id": self.make_order(self.customer).id}):
+            with self.assertRaises(AccessError, msg=vals):
+                enrollment.with_user(user).write(vals)
+        enrollment.with_user(user).action_exit()
+        self.assertEqual(enrollment.exit_reason, "manual", "and remove")
+
+    def test_a_filter_means_the_same_whoever_wrote_it(self):
+        """A salesperson's record rules (own orders) must not change who a
+        filter they wrote selects; only their field access matters."""
+        seller_manager = new_test_user(
+            self.env, "own_docs_manager", groups="smb_journey.group_journey_manager,sales_team.group_sale_salesman")
+        colleague = new_test_user(self.env, "colleague", groups="sales_team.group_sale_salesman")
+        self.make_order(self.customer, website=False, user_id=colleague.id).action_confirm()
+        self.journey.with_user(seller_manager).audience_domain = "[('sale_order_ids', 'any', [('state', '=', 'sale')])]"
+        self.assertEqual(self.journey.filter_user_id, seller_manager)
+        self.journey.action_start()
+        self.assertTrue(self.journey.enroll(self.customer), "their colleague's customer is in the audience")
+
+    def test_changing_the_trigger_checks_the_emails_again(self):
+        self.post_purchase.step_ids.filtered(lambda s: s.step_type == "email")[:1].subject = "Your order {{ order.name }}"
+        with self.assertRefused("order"):
+            self.post_purchase.trigger = "partner_created"
 
     def test_a_broken_journey_does_not_stop_the_engine_for_the_others(self):
         self.journey.action_start()

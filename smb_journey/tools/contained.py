@@ -3,6 +3,8 @@
 import logging
 from contextlib import contextmanager
 
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+
 _logger = logging.getLogger(__name__)
 
 
@@ -21,21 +23,19 @@ def contained(env, what):
     back to the savepoint, log it and go on, so the caller's transaction (an
     order confirmation, a checkout, a sign-up, an import) completes.
 
-    Rolling back to a savepoint also drops the transaction's precommit
-    callbacks, among them the mail tracking of the caller's own records: the
-    ones registered before the block are put back. Yields an :class:`Outcome`.
+    The savepoint flushes first, which also runs the caller's pending
+    precommit work (the mail tracking of its records): a rollback of the
+    block loses nothing of the caller's. Concurrency errors (serialization
+    failure, deadlock, lock timeout) are not contained: Odoo retries the whole
+    request (or cron batch) for them, which is the right answer to a
+    conflict, not skipping the work. Yields an :class:`Outcome`.
     """
     outcome = Outcome()
-    cr = env.cr
-    funcs, data = list(cr.precommit._funcs), dict(cr.precommit.data)
     try:
-        with cr.savepoint():
+        with env.cr.savepoint():
             yield outcome
+    except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+        raise
     except Exception as e:  # noqa: BLE001 - the business flow must go on, whatever failed
         outcome.error = e
-        for func in funcs:
-            if func not in cr.precommit._funcs:
-                cr.precommit.add(func)
-        for key, value in data.items():
-            cr.precommit.data.setdefault(key, value)
         _logger.warning("%s failed; the business flow goes on", what, exc_info=True)

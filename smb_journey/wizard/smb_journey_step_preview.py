@@ -89,8 +89,15 @@ class SmbJourneyStepPreview(models.TransientModel):
         sent = mails.filtered(lambda m: m.state == "sent")
         failed = mails - sent
         lines = [self.env._("Test of %(step)s sent to %(email)s.", step=step.name, email=m.email_to) for m in sent]
-        lines += [self.env._("Test of %(step)s could not be sent to %(email)s: %(reason)s", step=step.name,
-                             email=m.email_to, reason=m.failure_reason or m.state) for m in failed]
+        failure_types = dict(mails._fields["failure_type"]._description_selection(self.env))
+        for mail in failed:
+            reason = failure_types.get(mail.failure_type) or self.env._("the mail server refused it")
+            if mail.failure_type == "mail_smtp":
+                reason = self.env._(
+                    "no outgoing mail server could be reached (Settings, Technical, Outgoing Mail Servers)")
+            lines.append(self.env._(
+                "Test of %(step)s could not be sent to %(email)s: %(reason)s (%(detail)s).", step=step.name,
+                email=mail.email_to, reason=reason, detail=(mail.failure_reason or mail.state).strip()))
         mails.unlink()
         step.journey_id._message_log(body=Markup("<br/>").join(lines))
         return {

@@ -1,0 +1,96 @@
+from odoo import fields, models
+
+# counts of mailing.trace statuses, as mailing.mailing._compute_statistics reads them
+MAIL_COUNTS = ("queued", "sent", "delivered", "opened", "clicked", "replied", "bounced", "failed", "reachable")
+
+
+class SmbJourneyStatisticsMixin(models.AbstractModel):
+    """The email and sales numbers of a journey or of one of its steps.
+
+    Emails are counted exactly as Email Marketing counts the same emails (the
+    traces of the steps' technical mailings), so both screens agree; the
+    rates use its denominator (emails not cancelled, bounced or failed).
+    Conversions are the distinct orders credited, with their revenue. An
+    inheriting model says what each record sums in ``_statistics_scope()``."""
+
+    _name = "smb.journey.statistics.mixin"
+    _description = "Journey Email and Sales Numbers"
+
+    currency_id = fields.Many2one("res.currency", compute="_compute_statistics_currency")
+    queued_count = fields.Integer("Queued", compute="_compute_mail_statistics", help="Emails waiting in the mail queue.")
+    sent_count = fields.Integer("Sent", compute="_compute_mail_statistics", help="Emails that left the mail queue.")
+    delivered_count = fields.Integer("Delivered", compute="_compute_mail_statistics")
+    opened_count = fields.Integer("Opened", compute="_compute_mail_statistics")
+    clicked_count = fields.Integer("Clicked", compute="_compute_mail_statistics")
+    replied_count = fields.Integer("Replied", compute="_compute_mail_statistics")
+    bounced_count = fields.Integer("Bounced", compute="_compute_mail_statistics")
+    failed_count = fields.Integer(
+        "Failed", compute="_compute_mail_statistics", help="Emails the mail server could not send.")
+    converted_count = fields.Integer(
+        "Conversions", compute="_compute_mail_statistics", help="Orders credited to these emails.")
+    revenue = fields.Monetary(compute="_compute_mail_statistics", currency_field="currency_id")
+    open_rate = fields.Float("Open Rate (%)", compute="_compute_mail_statistics")
+    click_rate = fields.Float("Click Rate (%)", compute="_compute_mail_statistics")
+
+    def _compute_statistics_currency(self):
+        """Overridden by the inheriting models' own ``currency_id`` (their company's)."""
+        for record in self:
+            record.currency_id = record.env.company.currency_id
+
+    def _statistics_scope(self):
+        """``(field, steps_of)``: the smb.journey.conversion field pointing to
+        these records, and a function giving each record's steps."""
+        raise NotImplementedError
+
+    def _compute_mail_statistics(self):
+        field, steps_of = self._statistics_scope()
+        steps = self.env["smb.journey.step"].union(*(steps_of(record) for record in self))
+        mail = self._trace_statistics(steps.mailing_id)
+        # sudo: a journey's own figures, also for sales staff who see only their customers' conversions
+        conversions = {
+            record.id: (orders, revenue)
+            for record, orders, revenue in self.env["smb.journey.conversion"].sudo()._read_group(
+                [(field, "in", self.ids)], [field], ["order_id:count_distinct", "revenue:sum"])
+        }
+        for record in self:
+            counts = dict.fromkeys(MAIL_COUNTS, 0)
+            for step in steps_of(record):
+                for key, value in mail.get(step.mailing_id.id, {}).items():
+                    counts[key] += value
+            for key in MAIL_COUNTS[:-1]:
+                record[f"{key}_count"] = counts[key]
+            reachable = counts["reachable"]
+            record.open_rate = 100.0 * counts["opened"] / reachable if reachable else 0.0
+            record.click_rate = 100.0 * counts["clicked"] / reachable if reachable else 0.0
+            record.converted_count, record.revenue = conversions.get(record.id, (0, 0.0))
+
+    def _trace_statistics(self, mailings):
+        """{mailing id: counts}, as ``mailing.mailing._compute_statistics`` counts."""
+        if not mailings:
+            return {}
+        statuses, clicked, sent = {}, {}, {}
+        # sudo: the traces of the steps' own technical mailings; sales staff
+        # read a journey's figures without Email Marketing rights
+        for mailing, status, count, clicks, sent_count in self.env["mailing.trace"].sudo()._read_group(
+            [("mass_mailing_id", "in", mailings.ids)], ["mass_mailing_id", "trace_status"],
+            ["__count", "links_click_datetime:count", "sent_datetime:count"],
+        ):
+            statuses.setdefault(mailing.id, {})[status] = count
+            clicked[mailing.id] = clicked.get(mailing.id, 0) + clicks
+            sent[mailing.id] = sent.get(mailing.id, 0) + sent_count
+        result = {}
+        for mailing_id, line in statuses.items():
+            get = line.get
+            result[mailing_id] = {
+                "queued": get("outgoing", 0) + get("pending", 0),
+                "sent": sent[mailing_id],
+                "delivered": get("sent", 0) + get("open", 0) + get("reply", 0),
+                "opened": get("open", 0) + get("reply", 0),
+                "replied": get("reply", 0),
+                "bounced": get("bounce", 0),
+                "failed": get("error", 0),
+                "clicked": clicked[mailing_id],
+                # Email Marketing's denominator of its open and click ratios
+                "reachable": sum(line.values()) - get("cancel", 0) - get("bounce", 0) - get("error", 0),
+            }
+        return result
