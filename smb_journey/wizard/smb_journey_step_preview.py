@@ -92,7 +92,8 @@ class SmbJourneyStepPreview(models.TransientModel):
         failure_types = dict(mails._fields["failure_type"]._description_selection(self.env))
         for mail in failed:
             reason = failure_types.get(mail.failure_type) or self.env._("the mail server refused it")
-            if mail.failure_type == "mail_smtp":
+            detail = (mail.failure_reason or "").lower()
+            if mail.failure_type == "mail_smtp" or "connect" in detail or "refused" in detail:
                 reason = self.env._(
                     "no outgoing mail server could be reached (Settings, Technical, Outgoing Mail Servers)")
             lines.append(self.env._(
