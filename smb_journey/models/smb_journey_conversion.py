@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .res_company import ATTRIBUTION_MODELS
+
 # a journey email counts as a touch only once it really left: what mass_mailing
 # calls delivered (sent, opened, replied); queued, failed, bounced, cancelled do not
 DELIVERED = ("sent", "open", "reply")
@@ -35,8 +37,7 @@ class SmbJourneyConversion(models.Model):
     currency_id = fields.Many2one(related="company_id.currency_id")
     date = fields.Datetime("Order Date", required=True, readonly=True)
     email_date = fields.Datetime("Email Sent On", readonly=True)
-    attribution = fields.Selection(
-        [("last", "Last touch"), ("first", "First touch"), ("linear", "Linear")], required=True, readonly=True)
+    attribution = fields.Selection(ATTRIBUTION_MODELS, required=True, readonly=True)
     # not rounded: a third must stay a third for the shares to add up to the order
     share = fields.Float(readonly=True, help="Share of the order credited to this email (1 = all).")
     revenue = fields.Monetary(

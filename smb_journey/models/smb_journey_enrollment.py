@@ -280,9 +280,8 @@ class SmbJourneyEnrollment(models.Model):
             self._end("completed", "end")
             return
         now = fields.Datetime.now()
-        for enrollment in self:
-            due = due_by_id.get(enrollment.id)
-            enrollment.sudo().write({"step_id": next_step.id, "due_at": max(due, now) if due else now})
+        for due, group in self.grouped(lambda e: max(due_by_id.get(e.id) or now, now)).items():
+            group.sudo().write({"step_id": next_step.id, "due_at": due})
 
     def _apply_results(self, step, results):
         """Log what ``step`` did and move each enrollment to where it goes next."""
@@ -480,9 +479,14 @@ class SmbJourneyEnrollment(models.Model):
         """{enrollment id: why the customer is in the journey}, in words, for
         the salesperson who gets an activity about them."""
         env = self.env
+        existing = {  # the triggering records still there, one query per model
+            model: set(env[model].browse(group.mapped("res_id")).exists().ids)
+            for model, group in self.filtered("res_model").grouped("res_model").items()
+        }
         result = {}
         for enrollment in self:
-            record = env[enrollment.res_model].browse(enrollment.res_id).exists() if enrollment.res_model else None
+            record = (env[enrollment.res_model].browse(enrollment.res_id)
+                      if enrollment.res_id in existing.get(enrollment.res_model, ()) else None)
             day = format_date(env, enrollment.date_start)
             if record and record._name == "smb.churn.history":
                 result[enrollment.id] = env._(

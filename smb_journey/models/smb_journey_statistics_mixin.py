@@ -16,7 +16,7 @@ class SmbJourneyStatisticsMixin(models.AbstractModel):
     _name = "smb.journey.statistics.mixin"
     _description = "Journey Email and Sales Numbers"
 
-    currency_id = fields.Many2one("res.currency", compute="_compute_statistics_currency")
+    currency_id = fields.Many2one("res.currency")  # the inheriting models' own, related to their company
     queued_count = fields.Integer("Queued", compute="_compute_mail_statistics", help="Emails waiting in the mail queue.")
     sent_count = fields.Integer("Sent", compute="_compute_mail_statistics", help="Emails that left the mail queue.")
     delivered_count = fields.Integer("Delivered", compute="_compute_mail_statistics")
@@ -31,11 +31,6 @@ class SmbJourneyStatisticsMixin(models.AbstractModel):
     revenue = fields.Monetary(compute="_compute_mail_statistics", currency_field="currency_id")
     open_rate = fields.Float("Open Rate (%)", compute="_compute_mail_statistics")
     click_rate = fields.Float("Click Rate (%)", compute="_compute_mail_statistics")
-
-    def _compute_statistics_currency(self):
-        """Overridden by the inheriting models' own ``currency_id`` (their company's)."""
-        for record in self:
-            record.currency_id = record.env.company.currency_id
 
     def _statistics_scope(self):
         """``(field, steps_of)``: the smb.journey.conversion field pointing to

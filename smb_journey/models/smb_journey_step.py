@@ -571,9 +571,7 @@ class SmbJourneyStep(models.Model):
                 "country": "Belgium", "company_name": "",
             },
             "company": _company_context(company, base_url),
-            "shop_url": f"{base_url}/shop",
-            "unsubscribe_url": f"{base_url}/unsubscribe_from_list",
-            "view_url": f"{base_url}/view",
+            **_links_context(base_url),
             "order": order,
             "cart": order,
             "coupon": _sample_coupon(self.coupon_program_id) if self.coupon_program_id else None,
@@ -626,9 +624,7 @@ class SmbJourneyStep(models.Model):
                     "company_name": partner.commercial_company_name or "",
                 },
                 "company": _company_context(company, base_url),
-                "shop_url": f"{base_url}/shop",
-                "unsubscribe_url": f"{base_url}/unsubscribe_from_list",
-                "view_url": f"{base_url}/view",
+                **_links_context(base_url),
                 "order": order_ctx or None,
                 "cart": order_ctx or None,
                 "coupon": coupons.get(enrollment.id),
@@ -673,6 +669,15 @@ def _company_context(company, base_url):
         "website": company.website or base_url,
         "logo_url": f"{base_url}/logo.png?company={company.id}",
         "address": ", ".join(filter(None, [company.street, company.zip, company.city, company.country_id.name])),
+    }
+
+
+def _links_context(base_url):
+    # mass_mailing turns the last two into the recipient's own links when the email leaves
+    return {
+        "shop_url": f"{base_url}/shop",
+        "unsubscribe_url": f"{base_url}/unsubscribe_from_list",
+        "view_url": f"{base_url}/view",
     }
 
 

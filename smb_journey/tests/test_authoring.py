@@ -93,3 +93,18 @@ class TestAuthoring(JourneyCase):
         wizard.journey_id.action_start()
         result = wizard.save().action_enroll()
         self.assertIn("1 customer enrolled", result["params"]["message"])
+
+    def test_the_save_check_knows_every_value_an_email_gets(self):
+        """The sample a save is checked against has the keys of a real render
+        (and of each value), so a new placeholder cannot be refused or missed."""
+        cart_journey = self.env.ref("smb_journey.journey_abandoned_cart")
+        step = cart_journey.step_ids.filtered("coupon_program_id")
+        cart_journey.action_start()
+        enrollment = cart_journey.enroll(self.make_order(self.customer))
+        real = step.with_context(smb_journey_preview=True)._prepare_render_contexts(enrollment)[enrollment.id]
+        sample = step._sample_context()
+        self.assertEqual(set(real), set(sample))
+        for key, value in real.items():
+            if isinstance(value, dict):
+                self.assertEqual(set(value), set(sample[key]), key)
+        self.assertEqual(set(real["order"]["lines"][0]), set(sample["order"]["lines"][0]))
