@@ -222,12 +222,15 @@ class SmbLoyaltyTier(models.Model):
                  WHERE o.state = 'sale' AND o.company_id = %(company)s AND o.date_order >= %(oldest)s
                        %(restrict)s
             ), refunds AS (
+                -- from the orders read above, never from all the company's
+                -- credit notes: a checkout's cost must not grow with them
                 SELECT sol.order_id, SUM(aml.balance) AS amount
-                  FROM account_move m
-                  JOIN account_move_line aml ON aml.move_id = m.id
-                  JOIN sale_order_line_invoice_rel rel ON rel.invoice_line_id = aml.id
-                  JOIN sale_order_line sol ON sol.id = rel.order_line_id
-                 WHERE m.move_type = 'out_refund' AND m.state = 'posted' AND m.company_id = %(company)s
+                  FROM orders o
+                  JOIN sale_order_line sol ON sol.order_id = o.id
+                  JOIN sale_order_line_invoice_rel rel ON rel.order_line_id = sol.id
+                  JOIN account_move_line aml ON aml.id = rel.invoice_line_id
+                  JOIN account_move m ON m.id = aml.move_id
+                 WHERE m.move_type = 'out_refund' AND m.state = 'posted'
                  GROUP BY sol.order_id
             ), nets AS (
                 SELECT o.partner_id, o.date_order, o.amount - COALESCE(r.amount, 0) AS net
