@@ -4,6 +4,7 @@ from . import smb_journey_step
 from . import smb_journey_enrollment
 from . import smb_journey_log
 from . import smb_journey_conversion
+from . import smb_journey_event
 from . import mail_blacklist
 from . import mailing_mailing
 from . import mailing_trace

@@ -172,11 +172,17 @@ class ResPartner(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         partners = super().create(vals_list)
-        partners.filtered("parent_id")._smb_copy_commercial_tier()
-        with_email = partners.filtered("email")
-        if with_email and not self.env.context.get("smb_journey_defer_partner_trigger"):
-            self.env["smb.journey"]._fire_trigger("partner_created", with_email)
+        if not self.env.context.get("smb_journey_defer_partner_trigger"):
+            # tier copy and welcome journeys: in the events cron (see smb.journey.event)
+            self.env["smb.journey.event"]._enqueue(
+                "partner_created", partners.filtered(lambda p: p.email or p.parent_id),
+                imported=self.env.context.get("import_file") or self.env.context.get("smb_journey_import"))
         return partners
+
+    def load(self, fields, data):
+        """Contacts loaded (Odoo's import, an external import script) are
+        imports: they enter only the journeys that take imported contacts."""
+        return super(ResPartner, self.with_context(smb_journey_import=True)).load(fields, data)
 
     def write(self, vals):
         before = {p.id: p.commercial_partner_id for p in self} if {"parent_id", "is_company"} & set(vals) else {}

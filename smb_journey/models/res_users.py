@@ -11,7 +11,5 @@ class ResUsers(models.Model):
         for customers only (portal sign-ups), never for internal users."""
         users = super(ResUsers, self.with_context(smb_journey_defer_partner_trigger=True)).create(vals_list)
         users = users.with_env(self.env)
-        customers = users.filtered("share").partner_id.filtered("email")
-        if customers:
-            self.env["smb.journey"]._fire_trigger("partner_created", customers)
+        self.env["smb.journey.event"]._enqueue("partner_created", users.filtered("share").partner_id.filtered("email"))
         return users

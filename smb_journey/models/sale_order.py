@@ -1,7 +1,5 @@
 from odoo import fields, models
 
-from odoo.addons.smb_journey.tools import contained
-
 
 class SaleOrder(models.Model):
     _name = "sale.order"
@@ -25,29 +23,15 @@ class SaleOrder(models.Model):
 
     def _action_confirm(self):
         res = super()._action_confirm()
-        # sudo: a customer paying online confirms the order; the journeys'
-        # bookkeeping (conversion credit, goal, post-purchase entry, tier) is
-        # not theirs to read. Each part is contained: a failure is logged (and
-        # flagged on the journey), the confirmation goes through.
-        with contained(self.env, "Journey conversions"):
-            self.env["smb.journey.conversion"].sudo()._credit_orders(self)
-        with contained(self.env, "Journey goals"):
-            self.env["smb.journey.enrollment"].sudo()._on_orders_confirmed(self)
-        self.env["smb.journey"].sudo()._fire_trigger("order_confirmed", self)  # contained per journey
-        with contained(self.env, "Loyalty tiers"):
-            self.env["smb.loyalty.tier"].sudo()._on_orders_changed(self, "order")
+        # the journeys' part (conversion credit, goals, post-purchase entry,
+        # tier) runs in the events cron, seconds later: the confirmation only
+        # writes the event (see smb.journey.event)
+        self.env["smb.journey.event"]._enqueue("order_confirmed", self)
         return res
 
     def _action_cancel(self):
-        confirmed = self.filtered(lambda o: o.state == "sale")
         res = super()._action_cancel()
-        # sudo and contained: as above
-        with contained(self.env, "Journey exits"):
-            self.env["smb.journey.enrollment"].sudo()._on_orders_cancelled(self)
-        with contained(self.env, "Journey conversions"):
-            self.env["smb.journey.conversion"].sudo()._on_orders_cancelled(confirmed)
-        with contained(self.env, "Loyalty tiers"):
-            self.env["smb.loyalty.tier"].sudo()._on_orders_changed(confirmed, "cancel")
+        self.env["smb.journey.event"]._enqueue("order_cancelled", self)
         return res
 
     def _filter_can_send_abandoned_cart_mail(self):

@@ -1,6 +1,7 @@
 import logging
 from ast import literal_eval
 from contextlib import contextmanager
+from datetime import timedelta
 
 import psycopg2
 import psycopg2.errors
@@ -57,6 +58,13 @@ class SmbJourney(models.Model):
         "Started On", copy=False, readonly=True,
         help="When the journey was first started; abandoned carts older than this are not enrolled.",
     )
+    first_event_id = fields.Integer(
+        "Takes Shop Events After", copy=False, readonly=True,
+        help="Technical: shop events (orders, new contacts) up to this one happened while the journey was not "
+        "running; they do not make customers enter when the events cron takes them in later.")
+    cart_scanned_at = fields.Datetime(
+        "Carts Scanned On", copy=False, readonly=True,
+        help="Last scan of abandoned carts; the next one reads only the carts changed since.")
     # Trigger
     trigger = fields.Selection(
         [
@@ -104,6 +112,22 @@ class SmbJourney(models.Model):
         help="Whatever the policy, a cart or an order enters a journey at most once.",
     )
     reentry_days = fields.Integer("Re-entry After (days)", default=30)
+    enroll_imported = fields.Boolean(
+        "Imported Contacts Enter Too",
+        help="Contacts created by an import enter this journey too. Off by default: importing an "
+        "existing customer base must not send it a welcome series.")
+    # Volume guard
+    volume_limit = fields.Integer(
+        "Volume Guard (entries per hour)", default=lambda self: self._default_volume_limit(),
+        help="When more customers than this enter within an hour, the journey holds its emails and asks "
+        "its responsible to confirm. 0: no guard. Set by default from the number of customers.")
+    volume_held_since = fields.Datetime(
+        "Held Since", readonly=True, copy=False,
+        help="The volume guard stopped sending: customers keep entering and wait on their step.")
+    volume_held_count = fields.Integer("Entries That Tripped the Guard", readonly=True, copy=False)
+    volume_released_at = fields.Datetime(
+        "Volume Accepted Until", readonly=True, copy=False,
+        help="Entries up to this time were accepted by the responsible: the guard counts those after.")
     # Goal
     goal = fields.Selection(
         [("none", "No goal"), ("order_confirmed", "Customer confirms an order"),
@@ -149,6 +173,14 @@ class SmbJourney(models.Model):
         if not self.env.su and self.env.uid != SUPERUSER_ID:
             return self.env.user
         return self.env.company.smb_journey_user_id or self.env.ref("base.user_admin", raise_if_not_found=False)
+
+    @api.model
+    def _default_volume_limit(self):
+        """A burst no shop of this size has in normal trade: a twentieth of
+        the company's customers with an email in one hour, at least 100."""
+        count = self.env["res.partner"].sudo().search_count([
+            ("email", "!=", False), ("company_id", "in", (False, self.env.company.id))])
+        return max(100, count // 20)
 
     @api.depends("trigger")
     def _compute_record_model(self):
@@ -271,7 +303,7 @@ class SmbJourney(models.Model):
             journey.step_ids._check_runnable()
         for journey in self.filtered(lambda j: not j.date_start):
             journey.date_start = fields.Datetime.now()
-        self.write({"state": "running"})
+        self.write({"state": "running", "first_event_id": self.env["smb.journey.event"]._last_id()})
         self.env.ref("smb_journey.ir_cron_journey_engine")._trigger()
 
     def action_clear_error(self):
@@ -346,25 +378,33 @@ class SmbJourney(models.Model):
         return enrollments
 
     @api.model
-    def _fire_trigger(self, trigger, records):
+    def _fire_trigger(self, trigger, records, imported=False, happened=None):
         """Enrol ``records`` (partners or triggering records) into every running
         journey listening to ``trigger``. Set-based: a handful of queries per
         journey whatever the number of records.
 
-        Called from business flows (sign-up, checkout, order confirmation):
-        a journey that fails here is flagged and skipped, the flow goes on,
-        and the other journeys still enrol.
+        Called with what business flows did (sign-up, checkout, order
+        confirmation: see smb.journey.event): a journey that fails here is
+        flagged and skipped, and the other journeys still enrol. ``imported``
+        records enter only the journeys that take imports; ``happened``
+        ({record id: its event's id}) keeps out of a journey what happened
+        before it was started.
         """
         if not records:
             return self.env["smb.journey.enrollment"]
         # sudo: the trigger fires for whoever created the record (a website
         # visitor, an import); enrolment is the journey's own bookkeeping
-        journeys = self.sudo().search([
-            ("trigger", "=", trigger), ("state", "=", "running"), ("company_id.active", "=", True)])
+        domain = [("trigger", "=", trigger), ("state", "=", "running"), ("company_id.active", "=", True)]
+        if imported:
+            domain.append(("enroll_imported", "=", True))
+        journeys = self.sudo().search(domain)
         enrollments = self.env["smb.journey.enrollment"].sudo()
         for journey in journeys:
             with journey._isolated() as ok:
-                matching = journey._filter_trigger_records(records)
+                candidates = records
+                if happened:
+                    candidates = records.filtered(lambda r: happened.get(r.id, 0) > journey.first_event_id)
+                matching = journey._filter_trigger_records(candidates)
                 if matching._name == "res.partner":
                     pairs = [(p, None) for p in matching]
                 else:
@@ -557,8 +597,53 @@ class SmbJourney(models.Model):
         Enrollment.invalidate_model()
         self.invalidate_recordset(["enrollment_ids"])
         if ids:
+            self._check_volume()
             self.env.ref("smb_journey.ir_cron_journey_engine")._trigger()
         return Enrollment.browse(ids)
+
+    def _check_volume(self):
+        """Hold the journey's emails when more customers entered within the
+        last hour than its volume guard allows (an import, a bot, a filter
+        that matches everyone): nothing is sent until its responsible, told
+        by an activity, looks and goes on. Customers keep entering and wait."""
+        self.ensure_one()
+        if not self.volume_limit or self.volume_held_since:
+            return
+        now = fields.Datetime.now()
+        since = max(filter(None, (now - timedelta(hours=1), self.volume_released_at)))
+        entered = self.env["smb.journey.enrollment"].sudo().search_count(
+            [("journey_id", "=", self.id), ("date_start", ">", since)], limit=self.volume_limit + 1)
+        if entered <= self.volume_limit:
+            return
+        waiting = self.env["smb.journey.enrollment"].sudo().search_count(
+            [("journey_id", "=", self.id), ("state", "=", "running")])
+        # sudo: the guard holds the journey whoever's action made customers enter
+        journey = self.sudo()
+        journey.write({"volume_held_since": now, "volume_held_count": entered})
+        journey.message_post(body=self.env._(
+            "Volume guard: more than %(limit)s customers entered within an hour. Emails are held; "
+            "%(waiting)s customers are waiting.", limit=self.volume_limit, waiting=waiting))
+        journey.activity_schedule(
+            "mail.mail_activity_data_todo", user_id=self._activity_fallback_user().id,
+            summary=self.env._("Journey on hold: %s", self.name)[:100],
+            note=self.env._(
+                "More than %(limit)s customers entered the journey %(journey)s within an hour, more than its "
+                "volume guard allows. Nothing is sent to them until you go on: %(waiting)s customers are "
+                "waiting. Open the journey to see who they are, then click Send to Them (or Stop).",
+                limit=self.volume_limit, journey=self.name, waiting=waiting))
+
+    def action_release_volume(self):
+        """The responsible looked at who is waiting: send to them, and count
+        the guard's hour from now."""
+        self.write({"volume_held_since": False, "volume_held_count": 0,
+                    "volume_released_at": fields.Datetime.now()})
+        self.activity_unlink(["mail.mail_activity_data_todo"])
+        self.env.ref("smb_journey.ir_cron_journey_engine")._trigger()
+
+    def action_view_waiting(self):
+        action = self.action_view_enrollments()
+        action["domain"] = [("journey_id", "in", self.ids), ("state", "=", "running")]
+        return action
 
     def _insert_enrollments(self, rows):
         """INSERT .. ON CONFLICT DO NOTHING; returns the ids inserted.
@@ -637,11 +722,12 @@ class SmbJourney(models.Model):
         """
         journeys = self.search([
             ("trigger", "=", "cart_abandoned"), ("state", "=", "running"), ("company_id.active", "=", True)])
+        now = fields.Datetime.now()
         for journey in journeys:
-            with journey._isolated():
+            with journey._isolated() as ok:
                 domain = Domain([
                     ("is_abandoned_cart", "=", True),
-                    ("date_order", ">=", journey.date_start),
+                    ("date_order", ">=", journey._cart_scan_start()),
                     ("partner_id.email", "!=", False),
                     ("company_id", "=", journey.company_id.id),
                     ("smb_enrollment_ids", "not any", [("journey_id", "=", journey.id)]),
@@ -652,6 +738,24 @@ class SmbJourney(models.Model):
                     "sale.order", domain & journey._parsed("trigger_domain"),
                     what=self.env._("The filter %s", self._fields["trigger_domain"].string)).ids)
                 journey._enroll_pairs([(cart.partner_id, cart) for cart in carts])
+            if ok:
+                journey.cart_scanned_at = now
+
+    def _cart_scan_start(self):
+        """The oldest cart that may still become abandoned since the last scan.
+
+        Odoo never deletes carts: reading all of them since the journey
+        started would cost every scan a little more forever. A cart seen
+        abandoned by the last scan was handled then, so a scan reads back to
+        the last one, less the longest abandon delay of the company's
+        websites and a day of margin (a cart that gets an email address or
+        starts to match the filter a bit late still enters)."""
+        self.ensure_one()
+        if not self.cart_scanned_at:
+            return self.date_start
+        websites = self.env["website"].sudo().search([("company_id", "=", self.company_id.id)])
+        delay = max(websites.mapped("cart_abandoned_delay") or [0.0])
+        return max(self.date_start, self.cart_scanned_at - timedelta(hours=delay, days=1))
 
     # ------------------------------------------------------------
     # FAILURES: a journey never breaks the shop

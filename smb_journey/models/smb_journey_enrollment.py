@@ -48,6 +48,8 @@ class SmbJourneyEnrollment(models.Model):
         "A customer enters a journey once per triggering record.",
     )
     _due_idx = models.Index("(due_at, id) WHERE state = 'running'")
+    # the volume guard counts a journey's entries of the last hour
+    _entries_idx = models.Index("(journey_id, date_start)")
 
     journey_id = fields.Many2one("smb.journey", required=True, index=True, ondelete="cascade", check_company=True)
     company_id = fields.Many2one("res.company", required=True, index=True)
@@ -140,6 +142,8 @@ class SmbJourneyEnrollment(models.Model):
             ("state", "=", "running"),
             ("due_at", "<=", fields.Datetime.now()),
             ("journey_id.state", "=", "running"),
+            # held by its volume guard until the responsible goes on
+            ("journey_id.volume_held_since", "=", False),
             # an archived company sends nothing
             ("company_id.active", "=", True),
         ])
@@ -160,7 +164,10 @@ class SmbJourneyEnrollment(models.Model):
     @api.model
     def run_engine(self):
         """Process everything due now, in this transaction (no commit): for
-        server actions, demo data and scripts. Returns the number processed."""
+        server actions, demo data and scripts. Returns the number processed.
+        Pending shop events (orders confirmed, contacts created) are taken
+        in first, as if their cron had run."""
+        self.env["smb.journey.event"].process_pending()
         self.env["smb.journey"]._scan_abandoned_carts()
         total = 0
         while True:

@@ -11,3 +11,4 @@ from . import test_access
 from . import test_attribution
 from . import test_authoring
 from . import test_shop_safety
+from . import test_events

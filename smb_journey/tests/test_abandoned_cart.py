@@ -59,6 +59,7 @@ class TestAbandonedCart(JourneyCase):
             self.deliver(self.mails(self.cart_steps[0]))
         with freeze_time(T0 + timedelta(hours=5)):
             cart.action_confirm()
+            self.process_events()
         enrollment = self.journey_cart.enrollment_ids
         self.assertEqual((enrollment.state, enrollment.exit_reason), ("completed", "purchased"))
         self.assertAlmostEqual(self.cart_steps[0].revenue, cart.amount_untaxed)
@@ -89,3 +90,25 @@ class TestAbandonedCart(JourneyCase):
             self.journey_cart.action_pause()
             self.assertEqual(cart._filter_can_send_abandoned_cart_mail(), cart,
                              "website_sale takes over when no journey runs")
+
+    def test_a_scan_reads_only_the_carts_that_can_still_enter(self):
+        """Odoo keeps every cart forever: a scan reads back to the previous
+        one (less the abandon delay and a day of margin), not to the start."""
+        Partner = self.env["res.partner"]
+        bob, carol = Partner.create([{"name": "Bob"}, {"name": "Carol"}])  # no email yet: they cannot enter
+        bobs, carols = self.new_cart(bob), self.new_cart(carol)
+        with freeze_time(T0 + timedelta(hours=1, minutes=1)):
+            self.run_engine()
+        self.assertEqual(self.journey_cart.cart_scanned_at, T0 + timedelta(hours=1, minutes=1))
+        bob.email = "bob@example.com"
+        with freeze_time(T0 + timedelta(hours=12)):
+            self.run_engine()
+        self.assertIn(bobs, self.journey_cart.enrollment_ids.order_id, "within the margin: Bob's cart enters")
+        with freeze_time(T0 + timedelta(days=3)):
+            self.run_engine()
+        carol.email = "carol@example.com"
+        with freeze_time(T0 + timedelta(days=3, minutes=5)):
+            self.assertGreater(self.journey_cart._cart_scan_start(), T0, "the scan no longer reads Tuesday's carts")
+            self.run_engine()
+        self.assertNotIn(carols, self.journey_cart.enrollment_ids.order_id,
+                         "a cart abandoned three days ago that qualifies late does not enter")

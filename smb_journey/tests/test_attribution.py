@@ -41,6 +41,7 @@ class TestAttribution(JourneyCase):
         with freeze_time(when):
             order = self.make_order(self.customer, qty=qty, website=False, **vals)
             order.action_confirm()
+            self.process_events()
         return order
 
     def test_an_email_still_in_the_queue_earns_nothing(self):
@@ -97,6 +98,7 @@ class TestAttribution(JourneyCase):
         order = self.make_order(self.customer, website=False, company_id=company_b.id)
         with freeze_time(T0 + timedelta(days=2)):
             order.with_company(company_b).action_confirm()
+            self.process_events()
         self.assertFalse(self.env["smb.journey.conversion"].search([("order_id", "=", order.id)]))
 
     def test_cancellation_and_credit_notes_take_the_revenue_back(self):
@@ -111,13 +113,13 @@ class TestAttribution(JourneyCase):
                 with form.invoice_line_ids.edit(0) as line:
                     line.quantity = 1
             credit.action_post()
-        self.env.invalidate_all()
+            self.process_events()
         self.assertAlmostEqual(self.second.revenue, 120.0)
         cancelled = self.confirm_order(T0 + timedelta(days=3), qty=1)
         self.env.invalidate_all()
         self.assertAlmostEqual(self.second.revenue, 160.0)
         cancelled._action_cancel()
-        self.env.invalidate_all()
+        self.process_events()
         self.assertAlmostEqual(self.second.revenue, 120.0, msg="a cancelled order takes its credit back")
         self.assertEqual(self.second.converted_count, 1)
 
@@ -138,6 +140,7 @@ class TestAttribution(JourneyCase):
         self.assertFalse(self.env["smb.journey.conversion"].search([("order_id", "=", phone.id)]))
         with freeze_time(T0 + timedelta(hours=6)):
             cart.action_confirm()
+            self.process_events()
         self.assertEqual((enrollment.state, enrollment.exit_reason), ("completed", "purchased"))
         self.assertEqual(self.env["smb.journey.conversion"].search([("order_id", "=", cart.id)]).journey_id,
                          cart_journey)

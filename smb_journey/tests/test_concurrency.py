@@ -114,6 +114,7 @@ class TestConcurrentWorkers(ConcurrentCase):
             journey.unlink()
             env["mailing.mailing"].browse(self.mailing_id).exists().unlink()
             campaign.unlink()
+            env["smb.journey.event"].search([("res_id", "in", self.partner_ids)]).unlink()
             env["res.partner"].browse(self.partner_ids).unlink()
 
     def test_two_processes_enrol_the_same_customers_once(self):
@@ -191,6 +192,9 @@ class TestConcurrentTierRecompute(ConcurrentCase):
             env["res.partner"].browse(self.partner_id).unlink()
             env["product.product"].browse(self.product_id).unlink()
             env.ref("base.main_company").smb_tiers_computed_at = self.computed_at
+            # the shop events these orders wrote are not other tests' business
+            env["smb.journey.event"].search(
+                [("res_id", "in", [*self.order_ids, self.partner_id])]).unlink()
 
     def test_two_recomputes_reward_the_upgrade_once(self):
         original = SmbLoyaltyTier._lock_partners

@@ -74,6 +74,7 @@ class TestDelivery(JourneyCase):
         with freeze_time(T0 + timedelta(days=1)):
             order = self.make_order(self.customer, qty=3, website=False)
             order.action_confirm()
+            self.process_events()
         log = self.journey.enrollment_ids.log_ids.filtered(lambda l: l.step_id == self.step_hello)
         self.assertTrue(log.converted)
         self.assertEqual(log.order_id, order)
@@ -83,6 +84,7 @@ class TestDelivery(JourneyCase):
         with freeze_time(T0 + timedelta(days=10)):
             late = self.make_order(self.customer, website=False)
             late.action_confirm()
+            self.process_events()
         self.assertEqual(log.order_id, order, "an order outside the window is not credited")
 
     def test_mailing_of_a_step_cannot_be_sent_from_email_marketing(self):

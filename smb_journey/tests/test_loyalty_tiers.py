@@ -36,6 +36,7 @@ class TierCase(TransactionCase):
         cls.customer = cls.env["res.partner"].create({"name": "Ann Smith", "email": "ann@example.com"})
         # the first full computation places customers quietly; the tests start after it
         cls.Tier.recompute_tiers(companies=cls.company)
+        cls.process_events()
 
     @classmethod
     def order(cls, partner, amount, confirm=True, **vals):
@@ -47,7 +48,14 @@ class TierCase(TransactionCase):
         }, **vals))
         if confirm:
             order.action_confirm()
+            cls.process_events()
         return order
+
+    @classmethod
+    def process_events(cls):
+        """What the events cron does seconds after a confirmation or a credit note."""
+        cls.env["smb.journey.event"].process_pending()
+        cls.env.invalidate_all()
 
     def recompute(self):
         return self.Tier.recompute_tiers(companies=self.company)
@@ -119,6 +127,7 @@ class TestTierRules(TierCase):
         big = self.order(self.customer, 700)
         self.assertEqual(self.customer.smb_tier_id, self.gold)
         big._action_cancel()
+        self.process_events()
         self.assertEqual(self.customer.smb_tier_id, self.bronze, "no grace for spend that was cancelled")
         self.assertFalse(self.customer.smb_tier_grace_since)
         self.assertRecordValues(self.history(self.customer)[-1], [{
@@ -129,6 +138,7 @@ class TestTierRules(TierCase):
     def test_cancelling_a_quotation_does_not_touch_the_tier(self):
         self.order(self.customer, 1200)
         self.order(self.customer, 50, confirm=False)._action_cancel()
+        self.process_events()
         self.assertEqual(len(self.history(self.customer)), 1)
 
     def test_contacts_share_their_company_tier(self):
@@ -143,6 +153,7 @@ class TestTierRules(TierCase):
         self.assertFalse(self.history(buyer))
         self.assertEqual(len(self.cards(acme)), 1, "one reward for the company, not one per contact")
         newcomer = self.env["res.partner"].create({"name": "New Colleague", "parent_id": acme.id})
+        self.process_events()
         self.assertEqual(newcomer.smb_tier_id, self.gold, "a new contact joins with the company's tier")
         self.assertEqual(newcomer.smb_tier_history_ids, self.history(acme))
         buyer.parent_id = False
@@ -301,6 +312,7 @@ class TestTierJourneys(TierCase):
     def test_downgrade_enrols_the_customers_who_lost_the_tier(self):
         order = self.order(self.customer, 1100)
         order._action_cancel()
+        self.process_events()
         self.assertEqual(len(self.lost.enrollment_ids), 1)
         self.assertEqual(self.lost.enrollment_ids.partner_id, self.customer)
 
@@ -324,6 +336,10 @@ class TestTierRefunds(TransactionCase):
             "name": "Kettle", "type": "consu", "invoice_policy": "order", "taxes_id": [Command.clear()]})
         cls.customer = cls.env["res.partner"].create({"name": "Rita Refund"})
 
+    def process_events(self):
+        self.env["smb.journey.event"].process_pending()
+        self.env.invalidate_all()
+
     def test_refund_moves_down_at_once(self):
         orders = self.env["sale.order"].create([{
             "partner_id": self.customer.id,
@@ -331,11 +347,14 @@ class TestTierRefunds(TransactionCase):
                                            "tax_ids": [Command.clear()]})],
         } for __ in range(2)])
         orders.action_confirm()
+        self.process_events()
         self.assertEqual(self.customer.smb_tier_id, self.gold)
         invoice = orders[1]._create_invoices()
         invoice.action_post()
+        self.process_events()
         self.assertEqual(self.customer.smb_tier_id, self.gold, "an invoice changes nothing")
         invoice._reverse_moves(cancel=True)
+        self.process_events()
         self.assertFalse(self.customer.smb_tier_id, "the credit note takes 600 back: 600 left")
         self.assertEqual(self.customer.smb_trailing_spend, 600.0)
         self.assertEqual(self.customer.smb_tier_order_count, 1, "a fully refunded order is no order")

@@ -30,6 +30,7 @@ class TestJourneyUi(HttpCase):
             "order_line": [(0, 0, {"product_id": product.id, "price_unit": 600, "tax_ids": [(5,)]})],
         } for __ in range(3)])
         orders.action_confirm()
+        self.env["smb.journey.event"].process_pending()  # what the events cron does seconds later
         self.assertEqual(customer.smb_tier_id, gold)
         self.start_tour(f"/odoo/contacts/{customer.id}", "smb_journey_tier_tour", login=seller.login)
 

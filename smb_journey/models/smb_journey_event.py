@@ -1,0 +1,251 @@
+import logging
+
+import psycopg2.errors
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from odoo.addons.smb_journey.tools import contained
+
+_logger = logging.getLogger(__name__)
+
+# What a business flow tells the journeys, and which record it names. The
+# handlers read the records' state when they run, not when the event was
+# written: an order confirmed then cancelled before the cron ran is a
+# cancelled order, whatever order the two events are processed in.
+EVENT_KINDS = {
+    "order_confirmed": ("Order confirmed", "sale.order", "_handle_orders_confirmed"),
+    "order_cancelled": ("Order cancelled", "sale.order", "_handle_orders_cancelled"),
+    "credit_note": ("Credit note posted or reset", "account.move", "_handle_credit_notes"),
+    "partner_created": ("Contact created", "res.partner", "_handle_partners_created"),
+}
+
+
+class SmbJourneyEvent(models.Model):
+    """A shop event waiting for the journeys: the durable queue between the
+    shop's hot path and the journeys' work.
+
+    Confirming an order, cancelling it, posting a credit note or creating a
+    contact writes one row here (one INSERT for a whole batch) in the business
+    transaction, and nothing else: conversions, goals, journey entry and tier
+    moves run in the events cron, seconds later, in batches. The row commits
+    or rolls back with the business transaction, and is deleted in the
+    transaction that did its work: a server stopped in between loses nothing
+    and does nothing twice.
+    """
+
+    _name = "smb.journey.event"
+    _description = "Journey Shop Event"
+    _order = "id"
+
+    _pending_idx = models.Index("(id) WHERE state = 'pending'")
+
+    kind = fields.Selection(
+        [(kind, label) for kind, (label, __, __) in EVENT_KINDS.items()], required=True, readonly=True)
+    res_id = fields.Many2oneReference("Record ID", model_field="res_model", required=True, readonly=True)
+    res_model = fields.Char("Model", compute="_compute_res_model")
+    company_id = fields.Many2one(
+        "res.company", readonly=True,
+        help="The company the user was working in: a contact shared by every company enters the journeys "
+        "of this one.")
+    imported = fields.Boolean(readonly=True, help="The contact came from an import.")
+    state = fields.Selection(
+        [("pending", "Pending"), ("error", "Failed")], default="pending", required=True, readonly=True)
+    error_message = fields.Text("Problem", readonly=True)
+    attempts = fields.Integer(readonly=True)
+
+    @api.depends("kind")
+    def _compute_res_model(self):
+        for event in self:
+            event.res_model = EVENT_KINDS[event.kind][1] if event.kind else False
+
+    def _compute_display_name(self):
+        labels = dict(self._fields["kind"]._description_selection(self.env))
+        for event in self:
+            event.display_name = f"{labels.get(event.kind, '')} #{event.res_id}"
+
+    # ------------------------------------------------------------
+    # HOT PATH
+    # ------------------------------------------------------------
+
+    @api.model
+    def _enqueue(self, kind, records, imported=False):
+        """Record that ``kind`` happened to ``records``: one statement that also
+        wakes the events cron when nothing is already waking it.
+
+        Raw SQL on purpose: this runs inside every checkout, confirmation and
+        sign-up, where the ORM's create (defaults, access, caches, a trigger
+        row and a NOTIFY per call) would cost the shop more than the work it
+        defers. The trigger row is written only when the cron has none
+        pending, so a burst of confirmations writes one.
+        """
+        if not records:
+            return
+        # cached: env.ref() would check that the cron exists, one query per call
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id("smb_journey.ir_cron_journey_events",
+                                                             raise_if_not_found=False)
+        if not cron_id:
+            return  # module being installed or uninstalled
+        now = fields.Datetime.now()
+        planted = self.env.execute_query(SQL(
+            """
+            WITH events AS (
+                INSERT INTO smb_journey_event (kind, res_id, company_id, imported, state, attempts,
+                                               create_uid, create_date, write_uid, write_date)
+                SELECT %(kind)s, unnest(%(ids)s::int[]), %(company)s, %(imported)s, 'pending', 0,
+                       %(uid)s, %(now)s, %(uid)s, %(now)s
+            )
+            INSERT INTO ir_cron_trigger (cron_id, call_at)
+            SELECT %(cron)s, %(now)s
+             WHERE NOT EXISTS (SELECT 1 FROM ir_cron_trigger WHERE cron_id = %(cron)s)
+            RETURNING id
+            """,
+            kind=kind, ids=list(records._ids), company=self.env.company.id, imported=bool(imported),
+            uid=self.env.uid, now=now, cron=cron_id,
+        ))
+        if planted:
+            # wake the cron workers once this transaction commits (what ir.cron._trigger does)
+            self.env.cr.postcommit.add(self.env["ir.cron"].sudo().browse(cron_id)._notifydb)
+
+    # ------------------------------------------------------------
+    # CRON
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_process(self):
+        """Events cron: do the journeys' part of what the shop did, batch by
+        batch (``sms.sms._process_queue`` style, committed by the progress API)."""
+        processed, remaining = self._process_batch()
+        self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
+
+    @api.model
+    def process_pending(self):
+        """Process every pending event now, in this transaction (no commit):
+        for server actions, scripts and tests. Returns the number processed."""
+        total = 0
+        while True:
+            processed, remaining = self._process_batch()
+            total += processed
+            if not processed or not remaining:
+                return total
+
+    @api.model
+    def _process_batch(self):
+        """Lock and process one batch of pending events; returns (processed, remaining).
+
+        SKIP LOCKED: a second worker takes the next rows. A row processed by
+        another worker since our snapshot cannot be locked under REPEATABLE
+        READ: the runner calls again with a fresh snapshot. ``remaining``
+        counts what arrived meanwhile too, so the cron runs again at once
+        for events whose transaction found it already woken."""
+        batch_size = int(self.env["ir.config_parameter"].sudo().get_param("smb_journey.event_batch_size", 1000))
+        self.flush_model()
+        cr = self.env.cr
+        try:
+            with cr.savepoint(flush=False):
+                cr.execute(SQL(
+                    """SELECT id FROM smb_journey_event WHERE state = 'pending'
+                        ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""", batch_size), log_exceptions=False)
+                batch = self.browse([row[0] for row in cr.fetchall()])
+        except psycopg2.errors.SerializationFailure:
+            return 0, 1
+        if batch:
+            batch._process()
+        remaining = self.search_count([("state", "=", "pending"), ("id", "not in", batch.ids)])
+        return len(batch), remaining
+
+    def _process(self):
+        """Run the handlers on the whole batch; if it fails, event by event, so
+        one bad event is set aside with its reason and the others go through."""
+        with contained(self.env, "Journey events") as ok:
+            self._run_handlers()
+        if ok:
+            self._done()
+            return
+        for event in self:
+            with contained(self.env, f"Journey event {event.id}") as ok:
+                event._run_handlers()
+            if ok:
+                event._done()
+            else:
+                event._failed(ok.error)
+
+    def _run_handlers(self):
+        # sudo: the journeys' own bookkeeping, whoever's action queued the event
+        for (kind, company, imported), events in self.sudo().grouped(
+                lambda e: (e.kind, e.company_id, e.imported)).items():
+            __, model, handler = EVENT_KINDS[kind]
+            records = self.env[model].sudo().browse(set(events.mapped("res_id"))).exists()
+            if records:
+                events = events.with_company(company) if company else events
+                getattr(events, handler)(records.with_env(events.env), imported=imported)
+        self.env.flush_all()
+
+    def _done(self):
+        self.env.cr.execute(SQL("DELETE FROM smb_journey_event WHERE id = ANY(%s)", self.ids))
+        self.invalidate_recordset()
+
+    def _failed(self, error):
+        message = (str(error) or repr(error))[:2000]
+        self.sudo().write({"state": "error", "error_message": message, "attempts": self.attempts + 1})
+
+    def action_retry(self):
+        """Process the failed events again (after fixing the cause)."""
+        self.filtered(lambda e: e.state == "error").write({"state": "pending", "error_message": False})
+        self.env.ref("smb_journey.ir_cron_journey_events")._trigger()
+
+    def _happened(self):
+        """{record id: its latest event}: a journey started after that event does not take it."""
+        happened = {}
+        for event in self:
+            happened[event.res_id] = max(happened.get(event.res_id, 0), event.id)
+        return happened
+
+    @api.model
+    def _last_id(self):
+        """The id of the last event written so far (ids only grow): what a
+        journey started now must not take in."""
+        last, called = self.env.execute_query(SQL("SELECT last_value, is_called FROM smb_journey_event_id_seq"))[0]
+        return last if called else 0
+
+    # ------------------------------------------------------------
+    # HANDLERS: ``records`` exist; read their state now
+    # ------------------------------------------------------------
+
+    def _handle_orders_confirmed(self, orders, imported=False):
+        orders = orders.filtered(lambda o: o.state == "sale")
+        if not orders:
+            return
+        self.env["smb.journey.conversion"].sudo()._credit_orders(orders)
+        self.env["smb.journey.enrollment"].sudo()._on_orders_confirmed(orders)
+        self.env["smb.journey"].sudo()._fire_trigger(  # contained per journey
+            "order_confirmed", orders, happened=self._happened())
+        self.env["smb.loyalty.tier"].sudo()._on_orders_changed(orders, "order")
+
+    def _handle_orders_cancelled(self, orders, imported=False):
+        orders = orders.filtered(lambda o: o.state == "cancel")
+        if not orders:
+            return
+        self.env["smb.journey.enrollment"].sudo()._on_orders_cancelled(orders)
+        self.env["smb.journey.conversion"].sudo()._on_orders_cancelled(orders)
+        self.env["smb.loyalty.tier"].sudo()._on_orders_changed(orders, "cancel")
+
+    def _handle_credit_notes(self, moves, imported=False):
+        """A credit note posted lowers the customer's spend and the revenue
+        journeys brought; taken back to draft, it no longer does."""
+        orders = moves.filtered(lambda m: m.move_type == "out_refund").line_ids.sale_line_ids.order_id
+        if not orders:
+            return
+        self.env["smb.journey.conversion"].sudo()._on_orders_refunded(orders)
+        self.env["smb.loyalty.tier"].sudo()._on_orders_changed(orders, "cancel")
+
+    def _handle_partners_created(self, partners, imported=False):
+        """Contacts share their company's tier; customers with an email enter
+        the welcome journeys of the company they were created in (imported
+        ones only those that take imports)."""
+        partners.filtered("parent_id")._smb_copy_commercial_tier()
+        customers = partners.filtered(lambda p: p.email and p.active and not p.user_ids.filtered(
+            lambda u: not u.share))
+        if customers:
+            self.env["smb.journey"].sudo()._fire_trigger(
+                "partner_created", customers, imported=imported, happened=self._happened())
