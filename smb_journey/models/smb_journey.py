@@ -611,26 +611,26 @@ class SmbJourney(models.Model):
             return
         now = fields.Datetime.now()
         since = max(filter(None, (now - timedelta(hours=1), self.volume_released_at)))
-        entered = self.env["smb.journey.enrollment"].sudo().search_count(
-            [("journey_id", "=", self.id), ("date_start", ">", since)], limit=self.volume_limit + 1)
-        if entered <= self.volume_limit:
-            return
-        waiting = self.env["smb.journey.enrollment"].sudo().search_count(
-            [("journey_id", "=", self.id), ("state", "=", "running")])
+        recent = [("journey_id", "=", self.id), ("date_start", ">=", since)]
+        Enrollment = self.env["smb.journey.enrollment"].sudo()
+        if Enrollment.search_count(recent, limit=self.volume_limit + 1) <= self.volume_limit:
+            return  # the usual case: counted up to the limit only
+        entered = Enrollment.search_count(recent)
+        waiting = Enrollment.search_count([("journey_id", "=", self.id), ("state", "=", "running")])
         # sudo: the guard holds the journey whoever's action made customers enter
         journey = self.sudo()
         journey.write({"volume_held_since": now, "volume_held_count": entered})
         journey.message_post(body=self.env._(
-            "Volume guard: more than %(limit)s customers entered within an hour. Emails are held; "
-            "%(waiting)s customers are waiting.", limit=self.volume_limit, waiting=waiting))
+            "Volume guard: %(entered)s customers entered within an hour, more than %(limit)s. Emails are held; "
+            "%(waiting)s customers are waiting.", entered=entered, limit=self.volume_limit, waiting=waiting))
         journey.activity_schedule(
             "mail.mail_activity_data_todo", user_id=self._activity_fallback_user().id,
             summary=self.env._("Journey on hold: %s", self.name)[:100],
             note=self.env._(
-                "More than %(limit)s customers entered the journey %(journey)s within an hour, more than its "
-                "volume guard allows. Nothing is sent to them until you go on: %(waiting)s customers are "
-                "waiting. Open the journey to see who they are, then click Send to Them (or Stop).",
-                limit=self.volume_limit, journey=self.name, waiting=waiting))
+                "%(entered)s customers entered the journey %(journey)s within an hour, more than its volume "
+                "guard allows (%(limit)s). Nothing is sent until you go on: %(waiting)s customers are waiting. "
+                "Open the journey to see who they are, then click Send to Them (or Stop).",
+                entered=entered, limit=self.volume_limit, journey=self.name, waiting=waiting))
 
     def action_release_volume(self):
         """The responsible looked at who is waiting: send to them, and count

@@ -189,9 +189,10 @@ class TestVolumeGuard(JourneyCase):
         self.assertFalse(self.journey.volume_held_since, "three within the hour: normal")
         self.journey.enroll(partners[3:])
         self.assertTrue(self.journey.volume_held_since, "five within the hour: held")
-        self.assertEqual(self.journey.volume_held_count, 4, "counted up to the limit and one more")
+        self.assertEqual(self.journey.volume_held_count, 5)
         activity = self.journey.activity_ids
         self.assertEqual(activity.user_id, self.env.ref("base.user_admin"))
+        self.assertIn("5 customers entered the journey Test journey within an hour", activity.note)
         self.assertIn("5 customers are waiting", activity.note)
         self.run_engine()
         self.assertFalse(self.mails(self.step_hello), "nothing sent while held")
