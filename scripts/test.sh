@@ -10,6 +10,8 @@
 #   SMBJ_SKIP_ODOO=1      run only the pytest tests.
 #   SMBJ_TEST_TAGS=...    Odoo --test-tags (default /smb_journey; e.g. /smb_journey:TestEngine).
 #   SMBJ_ALLOW_SKIPPED_TOURS=1   do not fail when browser tests are skipped (no Chrome).
+#   SMBJ_TEST_DB=name     the throw-away database's name (default smbj_test_<pid>);
+#                         it is dropped at the end whatever it held.
 #   ODOO_SRC=/path        Odoo 19 source tree (default: the one Python imports).
 #   SMBJ_DB_HOST/PORT/USER/PASSWORD, PYTHON.
 set -uo pipefail
@@ -18,7 +20,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$REPO_ROOT" || exit 1
 
 TMP_DIR="$(mktemp -d "${TMPDIR:-/tmp}/smbj_test.XXXXXX")"
-TEST_DB="smbj_test_$$"
+TEST_DB="${SMBJ_TEST_DB:-smbj_test_$$}"
 DB_CREATED=""
 KEEP_TMP=""
 
