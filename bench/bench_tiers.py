@@ -17,6 +17,9 @@ Bronze / Silver / Gold tiers) and N generated customers with confirmed orders
 (redecide) the same pass after an admin edited a tier: every customer
            decided again in Python.
 
+Each of the three passes also reports what it wrote (``write_stats.py``: row
+versions of ``res_partner``, history rows, WAL bytes).
+
 Each round runs in one transaction that is rolled back, so rounds start from
 the same data; rounds alternate whether the floor runs first or last. Prints
 seconds per phase and the ratio of each phase to the floor measured in the
@@ -41,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_engine  # noqa: E402
 import odoo_env  # noqa: E402
+import write_stats  # noqa: E402
 
 FLOOR_SQL = """
     SELECT p.commercial_partner_id,
@@ -57,6 +61,14 @@ def timed(fn):
     start = time.perf_counter()
     result = fn()
     return time.perf_counter() - start, result
+
+
+def measured(env, writes, name, fn):
+    """``timed``, with what the block wrote (row versions, WAL) kept in ``writes[name]``."""
+    with write_stats.Writes(env) as w:
+        result = fn()
+    writes[name] = w.result
+    return w.seconds, result
 
 
 def one_round(registry, company_id, floor_first):
@@ -82,17 +94,19 @@ def one_round(registry, company_id, floor_first):
             cr.execute(FLOOR_SQL, {"company": company_id, "since": now - relativedelta(months=12)})
             return cr.fetchall()
 
-        results = {}
+        results, writes = {}, {}
         if floor_first:
             results["floor"] = timed(floor)
-        results["backfill"] = timed(lambda: Tier.recompute_tiers(companies=company))
+        results["backfill"] = measured(env, writes, "backfill", lambda: Tier.recompute_tiers(companies=company))
         tomorrow = now + timedelta(days=1)
         with patch.object(fields.Datetime, "now", return_value=tomorrow):
-            results["nightly"] = timed(lambda: Tier._recompute_company(company, source="nightly", skip_locked=True))
+            results["nightly"] = measured(
+                env, writes, "nightly", lambda: Tier._recompute_company(company, source="nightly", skip_locked=True))
             # an admin edited a tier: the next pass decides every customer again
             cr.execute("UPDATE res_company SET smb_tier_rules_date = %s WHERE id = %s", [tomorrow, company_id])
             company.invalidate_recordset()
-            results["redecide"] = timed(lambda: Tier._recompute_company(company, source="nightly", skip_locked=True))
+            results["redecide"] = measured(
+                env, writes, "redecide", lambda: Tier._recompute_company(company, source="nightly", skip_locked=True))
         if not floor_first:
             results["floor"] = timed(floor)
 
@@ -124,8 +138,14 @@ def one_round(registry, company_id, floor_first):
             "floor": results["floor"][0], "backfill": results["backfill"][0], "nightly": results["nightly"][0],
             "redecide": results["redecide"][0],
             "customers": len(floor_rows), "changes": results["backfill"][1], "nightly_changes": results["nightly"][1],
-            "mismatches": mismatches, "history": history, "tiers": tiers,
+            "mismatches": mismatches, "history": history, "tiers": tiers, "writes": writes,
+            "partners": count_partners(cr),
         }
+
+
+def count_partners(cr):
+    cr.execute("SELECT count(*) FROM res_partner")
+    return cr.fetchone()[0]
 
 
 def main(argv=None):
@@ -164,6 +184,13 @@ def main(argv=None):
         print(f"checks: {last['customers']} customers with orders in the window; tiers {last['tiers']}; "
               f"history {last['history']}; backfill changes {last['changes']}, nightly changes "
               f"{last['nightly_changes']}; stored spends differing from the floor: {last['mismatches']}")
+        print(f"\nWrites (last round; res_partner has {last['partners']} rows; partner rows = row versions "
+              "written, each one a dead row after it, HOT ones without new index entries)\n")
+        print(write_stats.HEADER)
+        for label, key in (("backfill (first computation)", "backfill"),
+                           ("nightly recompute (one day later)", "nightly"),
+                           ("every customer re-decided (nothing changed)", "redecide")):
+            print(write_stats.line(label, last["writes"][key], "smb_loyalty_tier_history"))
         if last["mismatches"]:
             print("FAILED: the stored trailing spends differ from the bare aggregate")
             status = 1
