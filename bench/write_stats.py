@@ -72,12 +72,17 @@ class Writes:
                 cr.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
         except Exception:  # noqa: BLE001 - not available: the server-wide figure only
             return {}
-        # the records must be on disk to be read: a commit flushes the WAL up to its own record
+        # the records must be on disk to be read: a commit that wrote WAL flushes it up to its own
+        # record (a WAL-only message, nothing in any table); else the WAL writer does within a second
         with self.env.registry.cursor() as other:
-            other.execute("SELECT txid_current()")
+            other.execute("SELECT pg_logical_emit_message(true, 'smbj_bench', 'flush')")
             other.commit()
-        cr.execute("SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn", [self.lsn1])
-        if not cr.fetchone()[0]:
+        for __ in range(50):
+            cr.execute("SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn", [self.lsn1])
+            if cr.fetchone()[0]:
+                break
+            time.sleep(0.1)
+        else:
             return {}
         cr.execute("""
             WITH rel AS (
