@@ -104,7 +104,8 @@ def main(argv=None):
     try:
         registry = bench_engine.open_scratch(args)
         bench_engine.print_data_summary(registry)
-        one_round(registry, True)  # warm-up
+        if not args.no_warmup:
+            one_round(registry, True)  # warm-up
         rounds = []
         for round_no in range(1, args.rounds + 1):
             result = one_round(registry, bool(round_no % 2))
