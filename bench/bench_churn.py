@@ -13,6 +13,12 @@ customers, 200,000 confirmed orders over two years, 1,000,000 lines):
          validation, scoring, and the write of every customer's score, band,
          value and next order date, with the band history.
 
+Then, in the same round, what the scoring writes (``write_stats.py``: row
+versions of ``res_partner``, history rows, WAL bytes): the first scoring (a
+company never scored), the same scoring again at the same instant (nothing
+changed) and the scoring of the next night (``fields.Datetime.now`` moved on a
+day).
+
 Each round runs in one transaction that is rolled back; rounds alternate
 which phase goes first. Prints seconds, the ratio of the scoring to the floor
 in the same round, and the run's own record (model, holdout AUC).
@@ -28,12 +34,15 @@ import os
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_engine  # noqa: E402
 import odoo_env  # noqa: E402
+import write_stats  # noqa: E402
 
 
 def one_round(registry, score_first):
@@ -42,26 +51,49 @@ def one_round(registry, score_first):
     with odoo_env.environment(registry) as env:  # rolled back at the end
         company = env.ref("base.main_company")
         Run = env["smb.churn.run"]
+        key = str(company.id)
+        # a company never scored: nothing stored, no run, no history
+        env.cr.execute("""UPDATE res_partner SET smb_churn_score = NULL, smb_churn_band = NULL, smb_clv = NULL,
+                                 smb_next_order_date = NULL, smb_churn_reasons = NULL
+                           WHERE smb_churn_score IS NOT NULL OR smb_churn_band IS NOT NULL""")
+        env.cr.execute("DELETE FROM smb_churn_history WHERE company_id = %s", [company.id])
+        env.cr.execute("DELETE FROM smb_churn_run WHERE company_id = %s", [company.id])
+        env.invalidate_all()
+        now = fields.Datetime.now()
         results = {}
 
         def floor():
-            rows = env.execute_query(Run._history_sql(company, fields.Datetime.now()))
+            rows = env.execute_query(Run._history_sql(company, now))
             return len(rows)
 
         def score():
             return Run.score_customers(company)
 
-        order = [("score", score), ("floor", floor)] if score_first else [("floor", floor), ("score", score)]
-        for name, fn in order:
-            start = time.perf_counter()
-            results[name] = fn()
-            results[name + "_s"] = time.perf_counter() - start
+        with patch.object(fields.Datetime, "now", return_value=now):
+            order = [("score", score), ("floor", floor)] if score_first else [("floor", floor), ("score", score)]
+            for name, fn in order:
+                with write_stats.Writes(env) as writes:
+                    results[name] = fn()
+                results[name + "_s"] = writes.seconds
+                results[name + "_writes"] = writes.result
+            # the same night again: nothing changed, nothing should be written
+            with write_stats.Writes(env) as writes:
+                again = score()
+            results["again_writes"] = writes.result
+        # the next night: recency moved on a day, some shown values move with it
+        with patch.object(fields.Datetime, "now", return_value=now + timedelta(days=1)), \
+                write_stats.Writes(env) as writes:
+            nightly = score()
+        results["nightly_writes"] = writes.result
         run = results["score"]
         results["run"] = run.read(["state", "message", "customer_count", "horizon_days", "model_kind",
                                    "model_reason", "holdout_auc", "holdout_ece", "train_rows", "high_count",
                                    "medium_count"])[0]
-        env.cr.execute("SELECT count(*) FROM res_partner WHERE smb_churn_score ? %s", [str(company.id)])
+        results["states"] = (again.state, nightly.state)
+        env.cr.execute("SELECT count(*) FROM res_partner WHERE smb_churn_score ? %s", [key])
         results["written"] = env.cr.fetchone()[0]
+        env.cr.execute("SELECT count(*) FROM res_partner")
+        results["partners"] = env.cr.fetchone()[0]
         return results
 
 
@@ -72,7 +104,8 @@ def main(argv=None):
     try:
         registry = bench_engine.open_scratch(args)
         bench_engine.print_data_summary(registry)
-        one_round(registry, True)  # warm-up
+        if not args.no_warmup:
+            one_round(registry, True)  # warm-up
         rounds = []
         for round_no in range(1, args.rounds + 1):
             result = one_round(registry, bool(round_no % 2))
@@ -90,6 +123,16 @@ def main(argv=None):
         print(f"{'scoring end to end (features, training, scoring, writing)':<52}{score:>10.2f}{ratio:>10.1f}")
         print(f"\nRATIO scoring / bare feature SQL: {ratio:.1f}; scoring wall time {score:.1f}s (goal: under 60 s)")
         print(f"checks: run {last['run']}; customers with a score written: {last['written']}")
+        print(f"\nWrites (last round; res_partner has {last['partners']} rows; partner rows = row versions "
+              "written, each one a dead row after it, HOT ones without new index entries)\n")
+        print(write_stats.HEADER)
+        for label, key in (("first scoring (nothing stored)", "score_writes"),
+                           ("the same night again (nothing changed)", "again_writes"),
+                           ("the next night (one day later)", "nightly_writes")):
+            print(write_stats.line(label, last[key], "smb_churn_history"))
+        if last["states"] != ("done", "done"):
+            status = 1
+            print(f"FAILED: the second and third runs ended {last['states']}")
         if last["run"]["state"] != "done" or score >= 60:
             status = 1
             print("FAILED: the run failed or took 60 s or more")

@@ -161,6 +161,8 @@ def parse_scratch_args(argv, doc, db, rounds, partners=100000, lines_per_order=5
     parser.add_argument("--db", default=db, help=f"scratch database (default: {db})")
     add_data_args(parser, partners=partners, lines_per_order=lines_per_order, quick=quick)
     parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--no-warmup", action="store_true",
+                        help="skip the warm-up round (its first measured round then pays for cold caches)")
     add_connection_args(parser)
     args = parser.parse_args(argv)
     if args.quick:

@@ -15,7 +15,14 @@ Bronze / Silver / Gold tiers) and N generated customers with confirmed orders
            numbers moved (or who are in a grace period) decided again, only
            what changed written;
 (redecide) the same pass after an admin edited a tier: every customer
-           decided again in Python.
+           decided again in Python;
+(write floor) what no first computation avoids: the floor's aggregate, the
+           spend of each of its customers written on res_partner in one bare
+           UPDATE and a history row each in one INSERT (measured before the
+           backfill in a savepoint, then undone).
+
+Each of the three passes also reports what it wrote (``write_stats.py``: row
+versions of ``res_partner``, history rows, WAL bytes).
 
 Each round runs in one transaction that is rolled back, so rounds start from
 the same data; rounds alternate whether the floor runs first or last. Prints
@@ -41,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_engine  # noqa: E402
 import odoo_env  # noqa: E402
+import write_stats  # noqa: E402
 
 FLOOR_SQL = """
     SELECT p.commercial_partner_id,
@@ -52,11 +60,33 @@ FLOOR_SQL = """
      GROUP BY p.commercial_partner_id
 """
 
+# the floor of a first computation: the same aggregate, the spend of every customer in it written
+# on res_partner (one UPDATE) and a history row each (one INSERT): the writes no placement avoids
+WRITE_FLOOR_SQL = """
+    CREATE TEMP TABLE smbj_floor ON COMMIT DROP AS """ + FLOOR_SQL + """;
+    UPDATE res_partner p SET smb_trailing_spend = jsonb_build_object(%(key)s, f.spend)
+      FROM smbj_floor f(partner_id, spend, order_count) WHERE p.commercial_partner_id = f.partner_id;
+    INSERT INTO smb_loyalty_tier_history (partner_id, company_id, date, to_tier_id, change, source, trailing_spend,
+                                          order_count, create_uid, create_date, write_uid, write_date)
+    SELECT f.partner_id, %(company)s, now(), %(tier)s, 'upgrade', 'initial', f.spend, f.order_count,
+           %(uid)s, now(), %(uid)s, now()
+      FROM smbj_floor f(partner_id, spend, order_count);
+    DROP TABLE smbj_floor;
+"""
+
 
 def timed(fn):
     start = time.perf_counter()
     result = fn()
     return time.perf_counter() - start, result
+
+
+def measured(env, writes, name, fn):
+    """``timed``, with what the block wrote (row versions, WAL) kept in ``writes[name]``."""
+    with write_stats.Writes(env) as w:
+        result = fn()
+    writes[name] = w.result
+    return w.seconds, result
 
 
 def one_round(registry, company_id, floor_first):
@@ -82,17 +112,29 @@ def one_round(registry, company_id, floor_first):
             cr.execute(FLOOR_SQL, {"company": company_id, "since": now - relativedelta(months=12)})
             return cr.fetchall()
 
-        results = {}
+        results, writes = {}, {}
         if floor_first:
             results["floor"] = timed(floor)
-        results["backfill"] = timed(lambda: Tier.recompute_tiers(companies=company))
+
+        def write_floor():
+            cr.execute(WRITE_FLOOR_SQL, {"company": company_id, "since": now - relativedelta(months=12),
+                                         "key": str(company_id), "uid": env.uid,
+                                         "tier": Tier.search([("company_id", "=", company_id)], limit=1).id})
+
+        # measured, then undone (its dead row versions stay behind for the backfill to step over)
+        cr.execute("SAVEPOINT write_floor")
+        results["write_floor"] = measured(env, writes, "write_floor", write_floor)
+        cr.execute("ROLLBACK TO SAVEPOINT write_floor")
+        results["backfill"] = measured(env, writes, "backfill", lambda: Tier.recompute_tiers(companies=company))
         tomorrow = now + timedelta(days=1)
         with patch.object(fields.Datetime, "now", return_value=tomorrow):
-            results["nightly"] = timed(lambda: Tier._recompute_company(company, source="nightly", skip_locked=True))
+            results["nightly"] = measured(
+                env, writes, "nightly", lambda: Tier._recompute_company(company, source="nightly", skip_locked=True))
             # an admin edited a tier: the next pass decides every customer again
             cr.execute("UPDATE res_company SET smb_tier_rules_date = %s WHERE id = %s", [tomorrow, company_id])
             company.invalidate_recordset()
-            results["redecide"] = timed(lambda: Tier._recompute_company(company, source="nightly", skip_locked=True))
+            results["redecide"] = measured(
+                env, writes, "redecide", lambda: Tier._recompute_company(company, source="nightly", skip_locked=True))
         if not floor_first:
             results["floor"] = timed(floor)
 
@@ -122,10 +164,17 @@ def one_round(registry, company_id, floor_first):
         tiers = dict(cr.fetchall())
         return {
             "floor": results["floor"][0], "backfill": results["backfill"][0], "nightly": results["nightly"][0],
+            "write_floor": results["write_floor"][0],
             "redecide": results["redecide"][0],
             "customers": len(floor_rows), "changes": results["backfill"][1], "nightly_changes": results["nightly"][1],
-            "mismatches": mismatches, "history": history, "tiers": tiers,
+            "mismatches": mismatches, "history": history, "tiers": tiers, "writes": writes,
+            "partners": count_partners(cr),
         }
+
+
+def count_partners(cr):
+    cr.execute("SELECT count(*) FROM res_partner")
+    return cr.fetchone()[0]
 
 
 def main(argv=None):
@@ -137,7 +186,8 @@ def main(argv=None):
         bench_engine.print_data_summary(registry)
         with odoo_env.environment(registry) as env:
             company_id = env.ref("base.main_company").id
-        one_round(registry, company_id, True)  # warm-up: caches, plans
+        if not args.no_warmup:
+            one_round(registry, company_id, True)  # warm-up: caches, plans
         rounds = []
         for round_no in range(1, args.rounds + 1):
             floor_first = bool(round_no % 2)
@@ -149,8 +199,10 @@ def main(argv=None):
                   f"(x{result['nightly'] / result['floor']:.2f}), every customer re-decided "
                   f"{result['redecide']:.2f}s (x{result['redecide'] / result['floor']:.2f})", flush=True)
         last = rounds[-1]
-        med = {k: statistics.median(r[k] for r in rounds) for k in ("floor", "backfill", "nightly", "redecide")}
-        ratios = {k: statistics.median(r[k] / r["floor"] for r in rounds) for k in ("backfill", "nightly", "redecide")}
+        phases = ("floor", "backfill", "nightly", "redecide", "write_floor")
+        med = {k: statistics.median(r[k] for r in rounds) for k in phases}
+        ratios = {k: statistics.median(r[k] / r["floor"] for r in rounds) for k in phases[1:]}
+        backfill_to_write_floor = statistics.median(r["backfill"] / r["write_floor"] for r in rounds)
         print(f"\nResults: {started}, {os.cpu_count()} CPUs, {args.rounds} round(s), median of rounds\n")
         print(f"{'phase':<44}{'seconds':>10}{'x floor':>10}")
         print(f"{'floor: bare SQL trailing-spend aggregate':<44}{med['floor']:>10.2f}{1:>10.2f}")
@@ -158,12 +210,23 @@ def main(argv=None):
         print(f"{'every customer re-decided (tier rules edited)':<44}{med['redecide']:>10.2f}"
               f"{ratios['redecide']:>10.2f}")
         print(f"{'backfill (first computation, all written)':<44}{med['backfill']:>10.2f}{ratios['backfill']:>10.2f}")
+        print(f"{'write floor: aggregate + bare UPDATE + INSERT':<44}{med['write_floor']:>10.2f}"
+              f"{ratios['write_floor']:>10.2f}")
         print(f"\nRATIO nightly recompute / floor: {ratios['nightly']:.2f} (goal: at most 2)")
         print(f"RATIO every customer re-decided / floor: {ratios['redecide']:.2f}")
         print(f"RATIO backfill / floor: {ratios['backfill']:.2f}")
+        print(f"RATIO backfill / write floor (the same customers written in bare SQL): {backfill_to_write_floor:.2f}")
         print(f"checks: {last['customers']} customers with orders in the window; tiers {last['tiers']}; "
               f"history {last['history']}; backfill changes {last['changes']}, nightly changes "
               f"{last['nightly_changes']}; stored spends differing from the floor: {last['mismatches']}")
+        print(f"\nWrites (last round; res_partner has {last['partners']} rows; partner rows = row versions "
+              "written, each one a dead row after it, HOT ones without new index entries)\n")
+        print(write_stats.HEADER)
+        for label, key in (("write floor (bare SQL, same customers)", "write_floor"),
+                           ("backfill (first computation)", "backfill"),
+                           ("nightly recompute (one day later)", "nightly"),
+                           ("every customer re-decided (nothing changed)", "redecide")):
+            print(write_stats.line(label, last["writes"][key], "smb_loyalty_tier_history"))
         if last["mismatches"]:
             print("FAILED: the stored trailing spends differ from the bare aggregate")
             status = 1

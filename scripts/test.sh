@@ -10,6 +10,8 @@
 #   SMBJ_SKIP_ODOO=1      run only the pytest tests.
 #   SMBJ_TEST_TAGS=...    Odoo --test-tags (default /smb_journey; e.g. /smb_journey:TestEngine).
 #   SMBJ_ALLOW_SKIPPED_TOURS=1   do not fail when browser tests are skipped (no Chrome).
+#   SMBJ_TEST_DB=name     the throw-away database's name (default smbj_test_<pid>);
+#                         it must not exist yet, and is dropped at the end.
 #   ODOO_SRC=/path        Odoo 19 source tree (default: the one Python imports).
 #   SMBJ_DB_HOST/PORT/USER/PASSWORD, PYTHON.
 set -uo pipefail
@@ -18,7 +20,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$REPO_ROOT" || exit 1
 
 TMP_DIR="$(mktemp -d "${TMPDIR:-/tmp}/smbj_test.XXXXXX")"
-TEST_DB="smbj_test_$$"
+TEST_DB="${SMBJ_TEST_DB:-smbj_test_$$}"
 DB_CREATED=""
 KEEP_TMP=""
 
@@ -137,6 +139,13 @@ run_odoo() {
     if ! psql_odoo -tAc "SELECT 1" >/dev/null 2>&1; then
         banner "ODOO SUITE NOT RUN: cannot connect to PostgreSQL as '$DB_USER' on $DB_HOST:$DB_PORT." \
                "Run ./scripts/setup.sh once (it creates the role)."
+        FAILED=$((FAILED + 1))
+        STATUS=1
+        return
+    fi
+
+    if [ -n "$(psql_odoo -tAc "SELECT 1 FROM pg_database WHERE datname = '$TEST_DB'" 2>/dev/null)" ]; then
+        banner "ODOO SUITE NOT RUN: the test database $TEST_DB already exists (it would be dropped)."
         FAILED=$((FAILED + 1))
         STATUS=1
         return

@@ -248,9 +248,18 @@ class SmbChurnRun(models.Model):
         return signals_at
 
     def _write_scores(self, company, ids, scores, value, next_in, today, reasons):
-        """Bands (with hysteresis against the stored ones) and one UPDATE for
-        every customer and their contacts. Raw SQL: derived values, no
-        ``write_date`` bump, no other module's write hooks."""
+        """Bands (with hysteresis against the stored ones) and one UPDATE of the
+        customers and contacts whose shown values changed. Raw SQL: derived
+        values, no ``write_date`` bump, no other module's write hooks.
+
+        A row is rewritten only when what a user sees of it changes: the score
+        at the field's displayed digits, the band, the value at the company
+        currency's digits, the expected next order or the reasons. Every
+        rewritten row leaves a dead version of the partner's whole row behind
+        (with its index entries), so a night when little moved writes little.
+        The comparison is made per row, contacts included: a contact out of
+        step with its commercial partner is written even when the latter is
+        not."""
         key = str(company.id)
         previous = dict(self.env.execute_query(SQL(
             "SELECT id, smb_churn_band->>%s FROM res_partner WHERE id = ANY(%s)", key, ids.tolist())))
@@ -260,6 +269,8 @@ class SmbChurnRun(models.Model):
         next_dates = [
             fields.Date.to_string(today + timedelta(days=int(d))) if np.isfinite(d) else None for d in next_in
         ]
+        score_digits = self.env["res.partner"]._fields["smb_churn_score"].get_digits(self.env)[1]
+        currency_digits = company.currency_id.decimal_places
         self.env.cr.execute(SQL(
             """
             UPDATE res_partner p
@@ -274,11 +285,20 @@ class SmbChurnRun(models.Model):
                           %(next)s::varchar[], %(reasons)s::varchar[])
                    AS v(partner_id, score, band, clv, next_date, reasons)
              WHERE p.commercial_partner_id = v.partner_id
+               AND (ROUND((p.smb_churn_score->>%(key)s)::numeric, %(score_digits)s)
+                       IS DISTINCT FROM ROUND(v.score::numeric, %(score_digits)s)
+                    OR p.smb_churn_band->>%(key)s IS DISTINCT FROM v.band
+                    OR ROUND((p.smb_clv->>%(key)s)::numeric, %(currency_digits)s)
+                       IS DISTINCT FROM ROUND(v.clv::numeric, %(currency_digits)s)
+                    OR p.smb_next_order_date->>%(key)s IS DISTINCT FROM v.next_date
+                    OR p.smb_churn_reasons->>%(key)s IS DISTINCT FROM v.reasons)
             """,
             key=key, ids=ids.tolist(), scores=np.round(scores, 4).tolist(), bands=new_bands,
-            clv=np.round(value, 2).tolist(), next=next_dates,
-            reasons=[json.dumps(r) for r in reasons],
+            clv=np.round(value, currency_digits).tolist(), next=next_dates,
+            reasons=[json.dumps(r) for r in reasons], score_digits=score_digits, currency_digits=currency_digits,
         ))
+        _logger.info("Churn scoring of company %s: %s customers scored, %s partner rows written",
+                     company.id, len(ids), self.env.cr.rowcount)
         self.env["res.partner"].invalidate_model(list(CHURN_COLUMNS))
         counts = {}
         for band in new_bands:

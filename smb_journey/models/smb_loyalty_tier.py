@@ -283,6 +283,8 @@ class SmbLoyaltyTier(models.Model):
             decision = decide(ranked, held, qualify(ranked, spends, counts), grace_since, today, immediate)
             window = shown_window(ranked, decision.tier_id)
             spend, count = spends[window], counts[window]
+            if held_spend is None and not (spend or count or decision.tier_id or decision.grace_since):
+                continue  # nothing spent, no tier: nothing stored stays nothing stored
             if (decision.change or decision.grace_since != grace_since or count != held_count
                     or held_spend is None or abs(spend - held_spend) >= 0.005):
                 updates.append((partner_id, decision, spend, count))
@@ -297,7 +299,7 @@ class SmbLoyaltyTier(models.Model):
         if len(locked) < len(updates):
             updates = [u for u in updates if u[0] in locked]
             changes = [c for c in changes if c[0] in locked]
-        self._write_partner_tiers(key, updates, today)
+        self._write_partner_tiers(key, updates, today, company.currency_id.decimal_places)
         if changes:
             self._record_changes(company, changes, source="initial" if initial else source)
         self._stamp(company, commercial_ids)
@@ -373,11 +375,14 @@ class SmbLoyaltyTier(models.Model):
         return locked
 
     @api.model
-    def _write_partner_tiers(self, key, updates, today):
+    def _write_partner_tiers(self, key, updates, today, digits=2):
         """One UPDATE for every customer written, their contacts included.
 
         Raw SQL on purpose: these are derived values, so the write must not
         bump ``write_date``, run other modules' write hooks or track messages.
+        Only the rows holding other values are rewritten (a contact already
+        in step with its company is left alone): each rewrite leaves a dead
+        version of the partner's whole row and new entries in its indexes.
         """
         self.env.cr.execute(SQL(
             """
@@ -396,8 +401,15 @@ class SmbLoyaltyTier(models.Model):
                           %(counts)s::int[], %(graces)s::date[])
                    AS v(partner_id, tier_id, changed, spend, order_count, grace_since)
              WHERE p.commercial_partner_id = v.partner_id
+               AND ((p.smb_tier_id->>%(key)s)::int IS DISTINCT FROM v.tier_id
+                    OR (v.changed AND (p.smb_tier_since->>%(key)s)::date
+                                      IS DISTINCT FROM CASE WHEN v.tier_id IS NOT NULL THEN %(today)s::date END)
+                    OR ROUND((p.smb_trailing_spend->>%(key)s)::numeric, %(digits)s)
+                       IS DISTINCT FROM ROUND(v.spend::numeric, %(digits)s)
+                    OR (p.smb_tier_order_count->>%(key)s)::int IS DISTINCT FROM v.order_count
+                    OR (p.smb_tier_grace_since->>%(key)s)::date IS DISTINCT FROM v.grace_since)
             """,
-            key=key, today=fields.Date.to_string(today),
+            key=key, today=fields.Date.to_string(today), digits=digits,
             ids=[u[0] for u in updates],
             tier_ids=[u[1].tier_id for u in updates],
             changed=[bool(u[1].change) for u in updates],

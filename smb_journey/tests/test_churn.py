@@ -192,6 +192,61 @@ class TestChurnScoring(TransactionCase):
                 bands.append(self.lapsed.smb_churn_band)
         self.assertEqual(bands, ["high", "high", "medium"], "0.65 is within the 0.1 hysteresis of 0.7")
 
+    def test_unchanged_scores_leave_the_rows_untouched(self):
+        """A nightly pass rewrites only the customers (and their contacts) whose
+        shown values changed: the score at its two displayed digits, the band,
+        the value in cents, the next order date, the reasons."""
+        self.order(self.regular, 60, "2025-12-01 10:00:00")
+        self.order(self.regular, 60, "2026-01-20 10:00:00")
+        self.order(self.lapsed, 80, "2025-03-01 10:00:00")
+        people = self.regular | self.contact | self.lapsed
+        scores = {}
+        original = churn_lib.predict
+
+        def predict(*args, **kwargs):
+            ids, churn, orders, value, next_in, why = original(*args, **kwargs)
+            return ids, np.array([scores[int(i)] for i in ids]), orders, value, next_in, why
+
+        def score(regular, lapsed):
+            scores.update({self.regular.id: regular, self.lapsed.id: lapsed})
+            with patch.object(churn_lib, "predict", predict), freeze_time("2026-02-20 03:00:00"):
+                run = self.env["smb.churn.run"].score_customers(self.company)
+            self.env.invalidate_all()
+            return run
+
+        def versions():
+            # a rewritten row is a new row version: another place in the table, another transaction id
+            self.env.cr.execute("SELECT id, ctid::text, xmin::text FROM res_partner WHERE id = ANY(%s)", [people.ids])
+            return {row[0]: row[1:] for row in self.env.cr.fetchall()}
+
+        score(0.301, 0.8)
+        first = versions()
+        self.assertEqual(self.contact.smb_churn_score, self.regular.smb_churn_score)
+        score(0.301, 0.8)
+        self.assertEqual(versions(), first, "nothing changed: no row is rewritten")
+        score(0.304, 0.8)
+        self.assertEqual(versions(), first, "0.304 shows as 0.30 like 0.301: no row is rewritten")
+        self.assertAlmostEqual(self.regular.smb_churn_score, 0.301, places=4, msg="the stored score is kept")
+        run = score(0.312, 0.8)
+        after = versions()
+        self.assertNotEqual(after[self.regular.id], first[self.regular.id], "0.31 is shown: written")
+        self.assertNotEqual(after[self.contact.id], first[self.contact.id], "its contact follows")
+        self.assertEqual(after[self.lapsed.id], first[self.lapsed.id], "the lapsed customer did not change")
+        self.assertAlmostEqual(self.regular.smb_churn_score, 0.312, places=4)
+        self.assertAlmostEqual(self.contact.smb_churn_score, 0.312, places=4)
+        self.assertEqual(run.customer_count, 2, "every customer is still scored")
+        # a contact out of step with its company (e.g. written by an older version) is brought back alone
+        self.env.cr.execute("UPDATE res_partner SET smb_churn_score = smb_churn_score || jsonb_build_object(%s, 0.99)"
+                            " WHERE id = %s", [str(self.company.id), self.contact.id])
+        before = versions()
+        score(0.312, 0.8)
+        after = versions()
+        self.assertNotEqual(after[self.contact.id], before[self.contact.id])
+        self.assertEqual(after[self.regular.id], before[self.regular.id])
+        self.assertAlmostEqual(self.contact.smb_churn_score, 0.312, places=4)
+        history = self.env["smb.churn.history"].search([("partner_id", "in", people.ids)])
+        self.assertEqual(len(history), 2, "one row per customer placed by the first run, none since")
+
     def test_a_failing_run_is_recorded_and_keeps_the_scores(self):
         self.order(self.lapsed, 80, "2025-03-01 10:00:00")
         self.env["smb.churn.run"].score_customers(self.company)

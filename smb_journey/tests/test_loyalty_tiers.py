@@ -163,6 +163,44 @@ class TestTierRules(TierCase):
         self.assertEqual(acme.smb_tier_id, self.gold, "but keeps Gold for the grace period")
         self.assertTrue(acme.smb_tier_grace_since)
 
+    def test_unchanged_tiers_leave_the_rows_untouched(self):
+        acme = self.env["res.partner"].create({"name": "Acme", "is_company": True})
+        buyer = self.env["res.partner"].create({"name": "Bob Buyer", "parent_id": acme.id})
+        nobody = self.env["res.partner"].create({"name": "Free Sample Fred"})
+        self.order(acme, 600)
+        self.order(buyer, 100)
+        self.order(self.customer, 150)
+        self.order(nobody, 0)
+        people = acme | buyer | nobody | self.customer
+
+        def versions():
+            # a rewritten row is a new row version: another place in the table, another transaction id
+            self.env.cr.execute("SELECT id, ctid::text, xmin::text FROM res_partner WHERE id = ANY(%s)", [people.ids])
+            return {row[0]: row[1:] for row in self.env.cr.fetchall()}
+
+        def stored(partner):
+            self.env.cr.execute("SELECT smb_trailing_spend, smb_tier_id FROM res_partner WHERE id = %s", [partner.id])
+            return self.env.cr.fetchone()
+
+        self.assertEqual((acme.smb_tier_id, buyer.smb_tier_id), (self.silver, self.silver))
+        self.assertEqual(stored(nobody), (None, None), "nothing spent, no tier: nothing is written")
+        before = versions()
+        self.assertEqual(self.recompute(), 0)
+        self.assertEqual(versions(), before, "nothing changed: no row is rewritten")
+        # an admin edits a tier: every customer is decided again, still nothing to write
+        self.bronze.min_spend = 90
+        self.recompute()
+        self.assertEqual(versions(), before)
+        self.assertEqual(stored(nobody), (None, None))
+        self.order(buyer, 500)
+        after = versions()
+        self.assertNotEqual(after[acme.id], before[acme.id])
+        self.assertNotEqual(after[buyer.id], before[buyer.id], "the contact follows its company")
+        self.assertEqual(after[self.customer.id], before[self.customer.id], "another customer is not touched")
+        self.env.invalidate_all()
+        self.assertEqual((acme.smb_trailing_spend, buyer.smb_trailing_spend), (1200.0, 1200.0))
+        self.assertEqual(buyer.smb_tier_id, self.gold)
+
     def test_tiers_are_per_company(self):
         other = self.env["res.company"].create({"name": "Other Shop", "currency_id": self.usd.id})
         self.env.user.company_ids |= other
