@@ -611,7 +611,7 @@ class SmbJourney(models.Model):
             return
         now = fields.Datetime.now()
         since = max(filter(None, (now - timedelta(hours=1), self.volume_released_at)))
-        recent = [("journey_id", "=", self.id), ("date_start", ">=", since)]
+        recent = [("journey_id", "=", self.id), ("date_start", ">", since)]
         Enrollment = self.env["smb.journey.enrollment"].sudo()
         if Enrollment.search_count(recent, limit=self.volume_limit + 1) <= self.volume_limit:
             return  # the usual case: counted up to the limit only
