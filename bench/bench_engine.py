@@ -335,6 +335,11 @@ def run_engine(registry, entry, max_calls, durations=None):
                 raise SystemExit(f"engine still has due enrollments after {calls} calls: stuck?")
 
 
+def engine_batch_size():
+    from odoo.addons.smb_journey.models.smb_journey_enrollment import BATCH_SIZE  # noqa: PLC0415
+    return BATCH_SIZE
+
+
 def engine_body(env):
     return BODY.format(base=env["ir.config_parameter"].get_param("web.base.url"), name=ENGINE_NAME)
 
@@ -387,7 +392,7 @@ def phase_engine(registry, args, partner_ids, label):
         result = dict(
             _queued(env, mailing_id), name="smb_journey engine", seconds=m.seconds, cpu=m.cpu,
             queries=m.queries, calls=calls, profile=m.profile_report(),
-            batch=env["ir.config_parameter"].get_param("smb_journey.batch_size", "200 (default)"),
+            batch=env["ir.config_parameter"].get_param("smb_journey.batch_size", f"{engine_batch_size()} (default)"),
             journey_id=journey_id, mailing_id=mailing_id,
         )
     # mean seconds per call over each fifth of the run: shows whether batches get slower
