@@ -10,11 +10,15 @@ customers (``generate.py``):
     committing each batch as the cron does);
 (b) baseline: a ``mailing.mailing`` on the same N partners with the same
     subject and body, queued by ``action_send_mail()`` (the mass-mail
-    composer).
+    composer);
+(c) floor, after each engine phase: the engine's own rows (mail_message,
+    mail_mail, mailing_trace, step log) inserted again set-based, one
+    ``INSERT ... SELECT FROM unnest`` per table, timed and rolled back.
 
 Both only queue ``mail.mail`` records; nothing is sent (no server runs, so the
 mail cron never fires). Prints emails queued, seconds and emails/s for each,
-and the throughput ratio engine / mass_mailing.
+the throughput ratio engine / mass_mailing and the ratio of the engine's
+seconds to the floor's.
 
 Usage::
 
