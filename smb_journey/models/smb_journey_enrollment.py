@@ -301,11 +301,14 @@ class SmbJourneyEnrollment(models.Model):
             due_at=result.due_at if step.step_type == "wait" else False,
         ) for result in results])
         moves = {}
+        natural_next = None  # the step's successor, looked up once for the batch
         for result in results:
             if result.end_state:
                 key = ("end", result.end_state, result.reason, result.message)
             else:
-                next_step = step._next_step() if result.next_step is None else result.next_step
+                if result.next_step is None and natural_next is None:
+                    natural_next = step._next_step()
+                next_step = natural_next if result.next_step is None else result.next_step
                 key = ("move", next_step, result.due_at or now)
             moves.setdefault(key, []).append(result.enrollment.id)
         for key, ids in moves.items():
