@@ -76,8 +76,9 @@ class SmbJourneyLog(models.Model):
     def create(self, vals_list):
         """The engine logs every step of every customer. What the stored
         related and conversion fields hold is known when a log is written:
-        given here, the ORM neither computes them one log at a time nor
-        writes every log a second time (an UPDATE at the next flush)."""
+        inserted with the row, the recompute that follows the insert finds
+        them right and writes nothing (otherwise every new log is written a
+        second time, an UPDATE at the next flush)."""
         enrollments = self.env["smb.journey.enrollment"].browse(
             {vals["enrollment_id"] for vals in vals_list if vals.get("enrollment_id")})
         known = {e.id: {
@@ -106,7 +107,7 @@ class SmbJourneyLog(models.Model):
         no_order = self.env["sale.order"]
         for log in self:
             conversions = log.conversion_ids
-            if not conversions:  # every new log: the engine writes thousands at a time
+            if not conversions:  # every new log (the engine writes thousands at a time)
                 log.converted, log.order_id, log.revenue = False, no_order, 0.0
                 continue
             log.converted = True
