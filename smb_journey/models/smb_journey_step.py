@@ -388,9 +388,11 @@ class SmbJourneyStep(models.Model):
                 continue
             for enrollment in group:
                 partner = enrollment.partner_id
+                # frozen once for both renders (render() leaves frozen values as they are)
+                context = {key: sandbox.freeze(value) for key, value in contexts[enrollment.id].items()}
                 try:
-                    subject = sandbox.render(subject_tpl, contexts[enrollment.id]).strip()
-                    body = sandbox.render(body_tpl, contexts[enrollment.id])
+                    subject = sandbox.render(subject_tpl, context).strip()
+                    body = sandbox.render(body_tpl, context)
                 except sandbox.TemplateError as e:
                     results.append(StepResult(enrollment, "error", "template", message=str(e), end_state="error"))
                     continue
@@ -646,10 +648,14 @@ class SmbJourneyStep(models.Model):
         # sudo: the tier values are read for the customer's own email
         tiers = self.env["smb.loyalty.tier"].sudo()._render_contexts(enrollments, company) if "tier" in used else {}
         langs = enrollments._render_langs()
+        envs = {lang: self.with_context(lang=lang).env for lang in set(langs.values())}
+        # the same for every customer of the step (the render only reads them)
+        company_ctx = _company_context(company, base_url)
+        links_ctx = _links_context(base_url)
         contexts = {}
         for enrollment in enrollments:
             partner = enrollment.partner_id
-            env = self.with_context(lang=langs[enrollment.id]).env
+            env = envs[langs[enrollment.id]]
             order_ctx = enrollment.order_id and _order_context(env, enrollment.order_id, base_url, cart=(
                 enrollment.journey_id.trigger == "cart_abandoned"))
             contexts[enrollment.id] = {
@@ -661,8 +667,8 @@ class SmbJourneyStep(models.Model):
                     "country": partner.country_id.name or "",
                     "company_name": partner.commercial_company_name or "",
                 },
-                "company": _company_context(company, base_url),
-                **_links_context(base_url),
+                "company": company_ctx,
+                **links_ctx,
                 "order": order_ctx or None,
                 "cart": order_ctx or None,
                 "coupon": coupons.get(enrollment.id),
