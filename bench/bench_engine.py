@@ -10,11 +10,15 @@ customers (``generate.py``):
     committing each batch as the cron does);
 (b) baseline: a ``mailing.mailing`` on the same N partners with the same
     subject and body, queued by ``action_send_mail()`` (the mass-mail
-    composer).
+    composer);
+(c) floor, after each engine phase: the engine's own rows (mail_message,
+    mail_mail, mailing_trace, step log) inserted again set-based, one
+    ``INSERT ... SELECT FROM unnest`` per table, timed and rolled back.
 
 Both only queue ``mail.mail`` records; nothing is sent (no server runs, so the
 mail cron never fires). Prints emails queued, seconds and emails/s for each,
-and the throughput ratio engine / mass_mailing.
+the throughput ratio engine / mass_mailing and the ratio of the engine's
+seconds to the floor's.
 
 Usage::
 
@@ -44,8 +48,10 @@ import odoo_env  # noqa: E402
 MARKER = "smb_journey_bench.scratch"  # ir.config_parameter set on databases this script created
 
 SUBJECT = "Our spring selection is here"
-# Same visible content in both bodies; only the placeholder syntax differs
-# (the engine's sandboxed Jinja vs mass_mailing's QWeb).
+# The same HTML for both; only the placeholder syntax differs (the engine's
+# sandboxed Jinja vs mass_mailing's QWeb). It carries its own unsubscribe link,
+# so the engine adds no footer of its own; what each wraps around it is said in
+# bench/README.md (mass_mailing: its mail layout and stylesheet).
 BODY = """<div style="max-width:600px;margin:0 auto;font-family:Arial,sans-serif;color:#333333;">
   <p style="text-align:center;"><img src="{base}/logo.png" alt="Our shop" style="height:48px;"/></p>
   <h1 style="font-size:24px;">Hello {name},</h1>
@@ -64,7 +70,8 @@ BODY = """<div style="max-width:600px;margin:0 auto;font-family:Arial,sans-serif
   </p>
   <p>Free delivery on orders over 50, and returns are free for 30 days.</p>
   <p>See you soon,<br/>The team</p>
-  <p style="font-size:11px;color:#888888;">You receive this email as a customer of our shop.</p>
+  <p style="font-size:11px;color:#888888;">You receive this email as a customer of our shop.
+  <a href="{base}/unsubscribe_from_list">Unsubscribe</a></p>
 </div>"""
 ENGINE_NAME = "{{ customer.name }}"
 MAILING_NAME = '<t t-out="object.name"/>'
@@ -334,6 +341,11 @@ def run_engine(registry, entry, max_calls, durations=None):
                 raise SystemExit(f"engine still has due enrollments after {calls} calls: stuck?")
 
 
+def engine_batch_size():
+    from odoo.addons.smb_journey.models.smb_journey_enrollment import BATCH_SIZE  # noqa: PLC0415
+    return BATCH_SIZE
+
+
 def engine_body(env):
     return BODY.format(base=env["ir.config_parameter"].get_param("web.base.url"), name=ENGINE_NAME)
 
@@ -386,7 +398,8 @@ def phase_engine(registry, args, partner_ids, label):
         result = dict(
             _queued(env, mailing_id), name="smb_journey engine", seconds=m.seconds, cpu=m.cpu,
             queries=m.queries, calls=calls, profile=m.profile_report(),
-            batch=env["ir.config_parameter"].get_param("smb_journey.batch_size", "200 (default)"),
+            batch=env["ir.config_parameter"].get_param("smb_journey.batch_size", f"{engine_batch_size()} (default)"),
+            journey_id=journey_id, mailing_id=mailing_id,
         )
     # mean seconds per call over each fifth of the run: shows whether batches get slower
     fifths = [durations[len(durations) * i // 5:len(durations) * (i + 1) // 5] for i in range(5)]
@@ -397,6 +410,73 @@ def phase_engine(registry, args, partner_ids, label):
     for message in errors:
         print(f"  ERROR on an enrollment: {message}")
     return result
+
+
+# the rows one email leaves, in insertion order: (table, {column: (table it points to, column there)})
+FLOOR_TABLES = [
+    ("mail_message", {}),
+    ("mail_mail", {"mail_message_id": "mail_message"}),
+    ("mailing_trace", {"mail_mail_id": "mail_mail", "mail_mail_id_int": "mail_mail"}),
+    ("smb_journey_log", {"mailing_trace_id": "mailing_trace"}),
+]
+
+
+def phase_floor(registry, journey_id, mailing_id):
+    """The set-based floor: the rows the engine just wrote for ``journey_id``
+    (its mail_message, mail_mail, mailing_trace and step log rows, bodies
+    rendered and links shortened) inserted again, one ``INSERT ... SELECT
+    FROM unnest(...)`` per table with ids drawn from the sequences first;
+    timed, then rolled back. No ORM, no Python per row: what the database
+    needs to store the same emails."""
+    with odoo_env.environment(registry) as env:  # rolled back
+        cr = env.cr
+        cr.execute("SELECT id, mail_message_id FROM mail_mail WHERE mailing_id = %s ORDER BY id", [mailing_id])
+        mail_ids, message_ids = map(list, zip(*cr.fetchall()))
+        cr.execute("SELECT id FROM mailing_trace WHERE mail_mail_id = ANY(%s) ORDER BY mail_mail_id", [mail_ids])
+        trace_ids = [row[0] for row in cr.fetchall()]
+        cr.execute("""SELECT l.id FROM smb_journey_log l JOIN smb_journey_enrollment e ON e.id = l.enrollment_id
+                       WHERE e.journey_id = %s AND l.mailing_trace_id = ANY(%s)""", [journey_id, trace_ids])
+        log_ids = [row[0] for row in cr.fetchall()]
+        source_ids = {"mail_message": message_ids, "mail_mail": mail_ids, "mailing_trace": trace_ids,
+                      "smb_journey_log": log_ids}
+        data = {}
+        for table, __ in FLOOR_TABLES:
+            cr.execute("""SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+                           WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped
+                             AND a.attname != 'id' ORDER BY a.attnum""", [table])
+            columns = cr.fetchall()
+            # every column read as text, cast back on insert: one array per column
+            selected = ", ".join(f'"{name}"::text' for name, __ in columns)
+            cr.execute(f"SELECT id, {selected} FROM {table} WHERE id = ANY(%s) ORDER BY id", [source_ids[table]])
+            rows = cr.fetchall()
+            data[table] = (columns, rows)
+        # the unique "step ran once" index would refuse the copies: the originals go first (untimed)
+        cr.execute("DELETE FROM smb_journey_log WHERE id = ANY(%s)", [log_ids])
+        n = len(mail_ids)
+        with Measure() as m:
+            new_ids = {}  # table -> {old id: new id}
+            for table, refs in FLOOR_TABLES:
+                columns, rows = data[table]
+                cr.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [f"{table}_id_seq", len(rows)])
+                new_ids[table] = dict(zip((row[0] for row in rows), (r[0] for r in cr.fetchall())))
+                arrays = [[new_ids[table][row[0]] for row in rows]]
+                for i, (name, __) in enumerate(columns, start=1):
+                    if name in refs:
+                        mapping = new_ids[refs[name]]
+                        arrays.append([str(mapping[int(row[i])]) if row[i] is not None else None for row in rows])
+                    else:
+                        arrays.append([row[i] for row in rows])
+                names = ", ".join(f'"{name}"' for name, __ in columns)
+                casts = ", ".join(f"c{i}::{type_}" for i, (__, type_) in enumerate(columns, start=1))
+                aliases = ", ".join(f"c{i}" for i in range(len(columns) + 1))
+                cr.execute(
+                    f"INSERT INTO {table} (id, {names}) SELECT c0, {casts}"
+                    f" FROM unnest(%s::int[], {', '.join(['%s::text[]'] * len(columns))}) AS u({aliases})",
+                    arrays)
+        counts = {table: len(data[table][1]) for table, __ in FLOOR_TABLES}
+    print(f"  floor: inserted the same {n} emails set-based in {m.seconds:.2f}s ({counts})", flush=True)
+    return dict(name="set-based floor", mails=n, outgoing=n, traces=counts["mailing_trace"], seconds=m.seconds,
+                cpu=m.cpu, queries=m.queries, calls=1, profile="", batch="-", body_len=0, sample_ok=True)
 
 
 def phase_mailing(registry, args, partner_ids, label):
@@ -496,7 +576,7 @@ def main(argv=None):
             raise SystemExit(f"only {len(partner_ids)} generated partners in {args.db}")
         warm_up(registry, args, partner_ids[:50])
 
-        runs = {"engine": [], "mailing": []}
+        runs = {"engine": [], "mailing": [], "floor": []}
         for round_no in range(1, args.rounds + 1):
             label = f"{round_no}/{args.rounds} {time.strftime('%H:%M:%S')}"
             print(f"\nRound {label}: {args.partners} partners, engine entry point '{args.engine_entry}'", flush=True)
@@ -505,15 +585,24 @@ def main(argv=None):
             for phase in order:
                 fn = phase_engine if phase == "engine" else phase_mailing
                 runs[phase].append(fn(registry, args, partner_ids, label))
+                if phase == "engine":
+                    # the same rows, set-based, right after the engine wrote them
+                    runs["floor"].append(phase_floor(registry, runs["engine"][-1]["journey_id"],
+                                                     runs["engine"][-1]["mailing_id"]))
 
         engine = summarize("smb_journey engine", runs["engine"])
         mailing = summarize("mass_mailing", runs["mailing"])
+        floor = summarize("set-based floor", runs["floor"])
         ratio = engine["rate"] / mailing["rate"] if mailing["rate"] else float("nan")
+        floor_ratio = engine["seconds"] / floor["seconds"] if floor["seconds"] else float("nan")
         print(f"\nResults: {started}, {os.cpu_count()} CPUs, {args.partners} partners, {args.rounds} round(s), "
               f"engine entry '{args.engine_entry}', batch sizes: engine {engine['batch']}, "
               f"mass_mailing (mail.batch_size) {mailing['batch']}\n")
-        print_table([engine, mailing])
+        print_table([engine, mailing, floor])
         print(f"\nRATIO engine / mass_mailing (emails per second): {ratio:.2f}")
+        print(f"RATIO engine / set-based floor (seconds for the same emails): {floor_ratio:.2f}"
+              + (" (per round: " + ", ".join(f"{e['seconds'] / f['seconds']:.2f}" for e, f in zip(
+                  runs["engine"], runs["floor"])) + ")" if args.rounds > 1 else ""))
         if args.rounds > 1:
             print("emails/s per round: " + "; ".join(
                 f"{r['name']} " + ", ".join(f"{x:.0f}" for x in r["rates"]) for r in (engine, mailing)))

@@ -34,6 +34,8 @@ EXIT_REASONS = [
 
 # a batch walks its enrollments through instant steps (email -> wait); bound it
 MAX_HOPS = 50
+# enrollments per batch, unless the smb_journey.batch_size parameter says otherwise
+BATCH_SIZE = 1000
 
 
 class SmbJourneyEnrollment(models.Model):
@@ -180,7 +182,9 @@ class SmbJourneyEnrollment(models.Model):
     def _process_due_batch(self):
         """Lock and run one batch of due enrollments; returns (processed, remaining)."""
         domain = self._due_domain()
-        batch_size = int(self.env["ir.config_parameter"].sudo().get_param("smb_journey.batch_size", 200))
+        # a batch is one transaction: 1000 keeps it to a few seconds while the
+        # per-batch queries and the commit weigh little per email
+        batch_size = int(self.env["ir.config_parameter"].sudo().get_param("smb_journey.batch_size", BATCH_SIZE))
         batch = self.search(domain, limit=batch_size, order="due_at, id")._try_lock()
         if batch is None:
             # a worker committed these rows after our snapshot was taken: the
@@ -304,11 +308,14 @@ class SmbJourneyEnrollment(models.Model):
             due_at=result.due_at if step.step_type == "wait" else False,
         ) for result in results])
         moves = {}
+        natural_next = None  # the step's successor, looked up once for the batch
         for result in results:
             if result.end_state:
                 key = ("end", result.end_state, result.reason, result.message)
             else:
-                next_step = step._next_step() if result.next_step is None else result.next_step
+                if result.next_step is None and natural_next is None:
+                    natural_next = step._next_step()
+                next_step = natural_next if result.next_step is None else result.next_step
                 key = ("move", next_step, result.due_at or now)
             moves.setdefault(key, []).append(result.enrollment.id)
         for key, ids in moves.items():

@@ -72,6 +72,29 @@ class SmbJourneyLog(models.Model):
     order_id = fields.Many2one("sale.order", "Converting Order", compute="_compute_conversion", store=True)
     revenue = fields.Monetary(compute="_compute_conversion", store=True, currency_field="currency_id")
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        """The engine logs every step of every customer. What the stored
+        related and conversion fields hold is known when a log is written:
+        inserted with the row, the recompute that follows the insert finds
+        them right and writes nothing (otherwise every new log is written a
+        second time, an UPDATE at the next flush)."""
+        enrollments = self.env["smb.journey.enrollment"].browse(
+            {vals["enrollment_id"] for vals in vals_list if vals.get("enrollment_id")})
+        known = {e.id: {
+            "journey_id": e.journey_id.id,
+            "partner_id": e.partner_id.id,
+            "commercial_partner_id": e.partner_id.commercial_partner_id.id,
+            "company_id": e.company_id.id,
+        } for e in enrollments}
+        # a new log has no conversion yet (they come with later orders)
+        unconverted = {"converted": False, "order_id": False, "revenue": 0.0}
+        return super().create([
+            {**known.get(vals.get("enrollment_id"), {}), **(unconverted if "conversion_ids" not in vals else {}),
+             **vals}
+            for vals in vals_list
+        ])
+
     @api.depends("mailing_trace_id.open_datetime", "mailing_trace_id.links_click_datetime")
     def _compute_engagement(self):
         for log in self:
@@ -81,7 +104,12 @@ class SmbJourneyLog(models.Model):
 
     @api.depends("conversion_ids.revenue", "conversion_ids.order_id")
     def _compute_conversion(self):
+        no_order = self.env["sale.order"]
         for log in self:
-            log.converted = bool(log.conversion_ids)
-            log.order_id = log.conversion_ids.sorted("date")[-1:].order_id
-            log.revenue = sum(log.conversion_ids.mapped("revenue"))
+            conversions = log.conversion_ids
+            if not conversions:  # every new log (the engine writes thousands at a time)
+                log.converted, log.order_id, log.revenue = False, no_order, 0.0
+                continue
+            log.converted = True
+            log.order_id = conversions.sorted("date")[-1:].order_id
+            log.revenue = sum(conversions.mapped("revenue"))

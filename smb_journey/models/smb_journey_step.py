@@ -19,6 +19,9 @@ _logger = logging.getLogger(__name__)
 
 # condition type -> model its filter reads
 CONDITION_MODELS = {"partner_domain": "res.partner", "record_domain": "sale.order"}
+# an <a> element with a double-quoted href (group 1) and its content (group 2)
+_ANCHOR_RE = re.compile(r'<a\b[^>]*?\shref="([^"]*)"[^>]*>(.*?)</a\s*>', re.IGNORECASE | re.DOTALL)
+_ANCHOR_OPEN_RE = re.compile(r"<a[\s>]", re.IGNORECASE)
 WEEKDAYS = [
     ("0", "Monday"), ("1", "Tuesday"), ("2", "Wednesday"), ("3", "Thursday"),
     ("4", "Friday"), ("5", "Saturday"), ("6", "Sunday"),
@@ -371,7 +374,7 @@ class SmbJourneyStep(models.Model):
         # a title spares link_tracker fetching every (per-cart) URL over HTTP to name it
         link_vals = dict(mailing._get_link_tracker_values(), title=mailing.name)
         base_url = self.journey_id.get_base_url()
-        mail_vals, pending = [], []
+        mail_vals, trace_vals, pending = [], [], []
         chatter_prefix = self.env._(
             "Journey email queued (%(journey)s, %(step)s):", journey=self.journey_id.name, step=self.name)
         langs = sendable._render_langs()
@@ -385,16 +388,18 @@ class SmbJourneyStep(models.Model):
                 continue
             for enrollment in group:
                 partner = enrollment.partner_id
+                # frozen once for both renders (render() leaves frozen values as they are)
+                context = {key: sandbox.freeze(value) for key, value in contexts[enrollment.id].items()}
                 try:
-                    subject = sandbox.render(subject_tpl, contexts[enrollment.id]).strip()
-                    body = sandbox.render(body_tpl, contexts[enrollment.id])
+                    subject = sandbox.render(subject_tpl, context).strip()
+                    body = sandbox.render(body_tpl, context)
                 except sandbox.TemplateError as e:
                     results.append(StepResult(enrollment, "error", "template", message=str(e), end_state="error"))
                     continue
                 message_id = tools.mail.generate_tracking_message_id(f"smbj-{enrollment.id}")
                 mail_vals.append({
                     "subject": subject,
-                    "body_html": Markup(body),
+                    "body_html": body,
                     # what the customer's chatter shows while the email waits in the
                     # queue (it leaves with the sent mail, as mass mailings do): never
                     # an empty "removed" message; a line, not the whole email, which
@@ -411,25 +416,24 @@ class SmbJourneyStep(models.Model):
                     "auto_delete": True,
                     "is_notification": False,
                     "state": "outgoing",
-                    "mailing_trace_ids": [(0, 0, {
-                        "trace_type": "mail",
-                        "email": partner.email_normalized,
-                        "mass_mailing_id": mailing.id,
-                        "message_id": message_id,
-                        "model": "res.partner",
-                        "res_id": partner.id,
-                    })],
+                })
+                trace_vals.append({
+                    "trace_type": "mail",
+                    "email": partner.email_normalized,
+                    "mass_mailing_id": mailing.id,
+                    "message_id": message_id,
+                    "model": "res.partner",
+                    "res_id": partner.id,
                 })
                 pending.append(enrollment)
         if mail_vals:
             bodies = self._shorten_links_batch([vals["body_html"] for vals in mail_vals], link_vals, base_url)
             for vals, body in zip(mail_vals, bodies):
-                vals["body_html"] = body
+                vals["body_html"] = Markup(body)
             # sudo: the engine runs as the cron user; mails and traces are technical records
-            mails = self.env["mail.mail"].sudo().create(mail_vals)
-            for enrollment, mail in zip(pending, mails):
-                results.append(StepResult(
-                    enrollment, "sent", False, log_vals={"mailing_trace_id": mail.mailing_trace_ids[:1].id}))
+            trace_ids = self.env["mail.mail"].sudo()._smb_journey_queue(mail_vals, trace_vals)
+            for enrollment, trace_id in zip(pending, trace_ids):
+                results.append(StepResult(enrollment, "sent", False, log_vals={"mailing_trace_id": trace_id}))
             self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
         return results
 
@@ -440,29 +444,65 @@ class SmbJourneyStep(models.Model):
     def _shorten_links_batch(self, bodies, link_vals, base_url):
         """``mail.render.mixin._shorten_links`` for a whole batch: one
         link-tracker lookup for every link of every body, instead of one per
-        email (the most expensive part of queuing a mass mail)."""
+        email (the most expensive part of queuing a mass mail).
+
+        The emails of a step share most of their links: each distinct ``<a>``
+        element is read once (with link_tracker's own
+        ``find_links_with_urls_and_labels``, for the same URL and label) and
+        its ``href`` replaced in place; only a body whose links a regular
+        expression cannot delimit (an ``<a>`` without a double-quoted href,
+        nested ones) is parsed and written back whole, as link_tracker does."""
         short_prefix = base_url + "/r/"
-        roots, nodes, urls_and_labels = [], [], []
+        find_options = dict(skip_regex=rf"^{tools.mail.URL_SKIP_PROTOCOL_REGEX}", skip_prefix=short_prefix,
+                            skip_list=["/unsubscribe_from_list", "/view"])
+        found = {}  # <a> element as written -> {'url', 'label'} to shorten, or None
+        plans, urls_and_labels = [], []  # per body: ('split', [(start, end, anchor)]) / ('lxml', root, nodes)
         for body in bodies:
             if tools.is_html_empty(body):
-                roots.append(None)
+                plans.append(None)
+                continue
+            anchors = list(_ANCHOR_RE.finditer(body))
+            if len(anchors) == len(_ANCHOR_OPEN_RE.findall(body)) and not any(
+                    _ANCHOR_OPEN_RE.search(anchor.group(2)) for anchor in anchors):
+                spans = []
+                for anchor in anchors:
+                    element = anchor.group(0)
+                    if element not in found:
+                        __, link = find_links_with_urls_and_labels(
+                            lxml.html.fragment_fromstring(element), base_url, **find_options)
+                        found[element] = link[0] if link else None
+                    if found[element]:
+                        spans.append((anchor.start(1), anchor.end(1), found[element]))
+                        urls_and_labels.append(found[element])
+                plans.append(("split", spans) if spans else None)
                 continue
             root = lxml.html.fromstring(body)
-            found_nodes, found_urls = find_links_with_urls_and_labels(
-                root, base_url, skip_regex=rf"^{tools.mail.URL_SKIP_PROTOCOL_REGEX}", skip_prefix=short_prefix,
-                skip_list=["/unsubscribe_from_list", "/view"])
-            roots.append(root if found_nodes else None)
-            nodes += found_nodes
-            urls_and_labels += found_urls
-        if not nodes:
+            nodes, urls = find_links_with_urls_and_labels(root, base_url, **find_options)
+            plans.append(("lxml", root, nodes, urls) if nodes else None)
+            urls_and_labels += urls
+        if not urls_and_labels:
             return bodies
-        trackers = self.env["link.tracker"].search_or_create([dict(link_vals, **vals) for vals in urls_and_labels])
-        for node, tracker in zip(nodes, trackers):
-            node.set("href", tracker.short_url)
-        return [
-            Markup(lxml.html.tostring(root, encoding="unicode", method="xml")) if root is not None else body
-            for root, body in zip(roots, bodies)
-        ]
+        keys = list(dict.fromkeys((link["url"], link["label"]) for link in urls_and_labels))
+        trackers = self.env["link.tracker"].search_or_create(
+            [dict(link_vals, url=url, label=label) for url, label in keys])
+        short_urls = {key: tracker.short_url for key, tracker in zip(keys, trackers)}
+        result = []
+        for body, plan in zip(bodies, plans):
+            if plan is None:
+                result.append(body)
+            elif plan[0] == "split":
+                parts, last = [], 0
+                for start, end, link in plan[1]:
+                    parts += [body[last:start], short_urls[link["url"], link["label"]]]
+                    last = end
+                parts.append(body[last:])
+                result.append("".join(parts))
+            else:
+                __, root, nodes, urls = plan
+                for node, link in zip(nodes, urls):
+                    node.set("href", short_urls[link["url"], link["label"]])
+                result.append(lxml.html.tostring(root, encoding="unicode", method="xml"))
+        return result
 
     def _email_from(self):
         return self.email_from or self.journey_id.company_id.email_formatted or self.env.user.email_formatted
@@ -608,10 +648,14 @@ class SmbJourneyStep(models.Model):
         # sudo: the tier values are read for the customer's own email
         tiers = self.env["smb.loyalty.tier"].sudo()._render_contexts(enrollments, company) if "tier" in used else {}
         langs = enrollments._render_langs()
+        envs = {lang: self.with_context(lang=lang).env for lang in set(langs.values())}
+        # the same for every customer of the step (the render only reads them)
+        company_ctx = _company_context(company, base_url)
+        links_ctx = _links_context(base_url)
         contexts = {}
         for enrollment in enrollments:
             partner = enrollment.partner_id
-            env = self.with_context(lang=langs[enrollment.id]).env
+            env = envs[langs[enrollment.id]]
             order_ctx = enrollment.order_id and _order_context(env, enrollment.order_id, base_url, cart=(
                 enrollment.journey_id.trigger == "cart_abandoned"))
             contexts[enrollment.id] = {
@@ -623,8 +667,8 @@ class SmbJourneyStep(models.Model):
                     "country": partner.country_id.name or "",
                     "company_name": partner.commercial_company_name or "",
                 },
-                "company": _company_context(company, base_url),
-                **_links_context(base_url),
+                "company": company_ctx,
+                **links_ctx,
                 "order": order_ctx or None,
                 "cart": order_ctx or None,
                 "coupon": coupons.get(enrollment.id),

@@ -1,4 +1,5 @@
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from odoo.tests import freeze_time, tagged
 
@@ -131,3 +132,40 @@ class TestDelivery(JourneyCase):
             counts.append(counter["n"])
         self.assertEqual(len(self.mails(self.step_hello)), 45)
         self.assertLessEqual(counts[1], counts[0] + 10, f"queries for 5 then 40 emails: {counts}")
+
+    def test_emails_queued_set_based_are_what_the_orm_writes(self):
+        """The engine inserts its emails set-based only where the ORM would add
+        nothing: the same columns as when the ORM creates them."""
+        MailMail = self.env.registry["mail.mail"]
+        self.assertTrue(self.env["mail.mail"]._smb_journey_set_based_ok(), "a standard install goes set-based")
+        self.journey.action_start()
+        bob = self.env["res.partner"].create({"name": "Bob Smith", "email": "bob@example.com", "lang": "en_US"})
+        self.journey.enroll(self.customer)
+        self.run_engine()
+        with patch.object(MailMail, "_smb_journey_set_based_ok", lambda self: False):
+            self.journey.enroll(bob)
+            self.run_engine()
+        mails = {mail.res_id: mail for mail in self.mails(self.step_hello)}
+        fast, orm = mails[self.customer.id], mails[bob.id]
+        rows = {}
+        for key, mail in (("fast", fast), ("orm", orm)):
+            trace = mail.mailing_trace_ids
+            self.assertEqual(len(trace), 1)
+            rows[key] = {}
+            for table, row_id in (("mail_message", mail.mail_message_id.id), ("mail_mail", mail.id),
+                                  ("mailing_trace", trace.id)):
+                self.env.cr.execute(f"SELECT * FROM {table} WHERE id = %s", [row_id])  # noqa: S608
+                names = [d.name for d in self.env.cr.description]
+                rows[key].update({f"{table}.{n}": v for n, v in zip(names, self.env.cr.fetchone())})
+        per_row = {"id", "create_date", "write_date", "date", "res_id", "message_id", "email_to", "email",
+                   "mail_message_id", "mail_mail_id", "mail_mail_id_int"}
+        for column, value in rows["fast"].items():
+            other = rows["orm"][column]
+            if column.split(".")[1] in per_row:
+                self.assertEqual(value is None, other is None, column)
+            elif isinstance(value, str):
+                self.assertEqual(value.replace("Ann", "Bob"), other, column)
+            else:
+                self.assertEqual(value, other, column)
+        self.assertEqual(rows["fast"]["mailing_trace.mail_mail_id_int"], fast.id)
+        self.assertEqual(fast.mailing_trace_ids.campaign_id, self.journey.utm_campaign_id)
