@@ -46,6 +46,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import statistics
 import sys
 import time
@@ -182,7 +183,7 @@ def tiers_nightly(registry, days_later=0):
     with odoo_env.environment(registry) as env:
         env.cr.execute("SELECT count(*) FROM smb_loyalty_tier_history")
         history = env.cr.fetchone()[0]
-    return dict(m.result(), note=f"{history} history rows")
+    return dict(m.result(), note=f"{history} history rows, peak RSS so far {peak_rss_mib()} MiB")
 
 
 def churn_nightly(registry):
@@ -191,7 +192,8 @@ def churn_nightly(registry):
         env["smb.churn.run"]._cron_score()
     with odoo_env.environment(registry) as env:
         run = env["smb.churn.run"].search([], order="id desc", limit=1)
-        note = f"run {run.state}, {run.customer_count} customers, {run.train_rows} training rows"
+        note = (f"run {run.state}, {run.customer_count} customers, {run.train_rows} training rows, "
+                f"peak RSS so far {peak_rss_mib()} MiB")
     return dict(m.result(), note=note)
 
 
@@ -239,6 +241,11 @@ def hot_path_rounds(registry, calls, rounds, size):
                        queries=statistics.median(run[name][1] for run in runs),
                        note=f"per call, median of {rounds} x {calls}")
             for name in runs[0]}
+
+
+def peak_rss_mib():
+    """This process's peak memory so far (what a cron worker's limit_memory_* would see)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
 def median_of(runs):
