@@ -17,12 +17,12 @@ and VIP journeys started. Then, in this order:
 - tiers nightly: ``smb.loyalty.tier._cron_recompute()`` on a company never
   computed (first pass, every customer placed and written), then again one
   day later (second pass, only what moved written);
-- churn nightly: ``smb.churn.run._cron_score()`` (train, score and write
-  every customer);
 - engine busy: 2,000 due enrollments of a one-email journey, the cron's
   method called until nothing is due (one batch of 200 per call, committed);
 - hot path: confirm one order, create one contact (bench_hot_path's
-  operations, each call flushed, rolled back), median of rounds.
+  operations, each call flushed, rolled back), median of rounds;
+- churn nightly: ``smb.churn.run._cron_score()`` (train, score and write
+  every customer), last as it takes longest.
 
 The crons commit what they do (as the cron worker does); the scratch
 database is kept with ``--keep`` and reused (the tiers are reset before
@@ -258,20 +258,24 @@ def median_of(runs):
 # --------------------------------------------------------------------------
 
 
-def measure_size(args, size):
+def measure_size(args, size, save):
+    """Measure one size; ``save(run)`` is called after each measurement (a
+    long run interrupted keeps what it measured)."""
     scratch, registry, prepared = prepare(args, size)
     try:
         start_journeys(registry)
         sizes = sizes_of(registry)
         print(f"{scratch.db}: {sizes['partners']} partners, {sizes['orders']} orders, {sizes['lines']} lines, "
               f"{sizes['db'] / 2**30:.2f} GiB (prepared in {prepared:.0f}s)", flush=True)
-        results = {}
+        run = dict(size=size, db=scratch.db, date=time.strftime("%Y-%m-%d %H:%M"), sizes=sizes, results={})
+        results = run["results"]
 
         def step(name, fn):
             print(f"  {name} ...", end="", flush=True)
             results[name] = fn()
             print(f" {results[name]['seconds']:.3f}s, {results[name]['queries']:.0f} queries"
                   f" {results[name].get('note', '')}", flush=True)
+            save(run)
 
         drain_engine(registry)
         step("engine idle (nothing due)", lambda: engine_idle(registry))
@@ -280,13 +284,15 @@ def measure_size(args, size):
         reset_tiers(registry)
         step("tiers nightly, first pass", lambda: tiers_nightly(registry))
         step("tiers nightly, second pass (a day later)", lambda: tiers_nightly(registry, days_later=1))
-        step("churn nightly", lambda: churn_nightly(registry))
         step(f"engine busy ({BUSY_ENROLLMENTS} due)", lambda: engine_busy(registry))
         for name, value in hot_path_rounds(registry, args.calls, args.rounds, size).items():
             results[name] = value
             print(f"  {name}: {value['seconds'] * 1000:.1f} ms, {value['queries']:.0f} queries", flush=True)
-        return dict(size=size, db=scratch.db, date=time.strftime("%Y-%m-%d %H:%M"), sizes=sizes_of(registry),
-                    results=results)
+        save(run)
+        step("churn nightly", lambda: churn_nightly(registry))  # the longest: last
+        run["sizes"] = sizes_of(registry)
+        save(run)
+        return run
     finally:
         bench_engine.close_scratch(scratch)
 
@@ -364,11 +370,14 @@ def main(argv=None):
         with open(args.results) as f:
             all_results = json.load(f)
     if not args.report:
-        for size in args.sizes:
-            all_results[str(size)] = measure_size(args, size)
+        def save(run):
+            all_results[str(run["size"])] = run
             if args.results:
                 with open(args.results, "w") as f:
                     json.dump(all_results, f, indent=1, sort_keys=True)
+
+        for size in args.sizes:
+            measure_size(args, size, save)
     if all_results:
         report(all_results)
     return 0
