@@ -209,22 +209,27 @@ class SmbJourneyEnrollment(models.Model):
         return self.browse(ids)
 
     def _wake_engine_jobs(self):
-        """More than one batch is due: trigger every active engine job (the
-        shipped one, its parallel copies, any duplicate an admin made) that
-        is not already due, so that each cron worker takes a share of the
-        due set now rather than at its next interval (SKIP LOCKED keeps
-        their batches apart)."""
+        """More than one batch is due: trigger every other active engine job
+        (the shipped one, its parallel copies, any duplicate an admin made)
+        that is not already due, so that each cron worker takes a share of
+        the due set now rather than at its next interval (SKIP LOCKED keeps
+        their batches apart); and wake the cron workers once this batch is
+        committed, so that this job, which the runner reschedules "as soon
+        as possible" without waking anyone, goes on at once rather than at
+        the workers' next poll (up to a minute later)."""
         # sudo: the engine runs as the cron's user; scheduled actions are technical
         Cron = self.env["ir.cron"].sudo()
         jobs = Cron.search([
-            ("model_id.model", "=", self._name), ("code", "=", "model._cron_process()"), ("active", "=", True)])
-        if not jobs:
-            return
+            ("model_id.model", "=", self._name), ("code", "=", "model._cron_process()"), ("active", "=", True),
+            ("id", "!=", self.env.context.get("cron_id", 0)),
+        ])
         now = fields.Datetime.now()
         pending = self.env["ir.cron.trigger"].sudo().search(
             [("cron_id", "in", jobs.ids), ("call_at", "<=", now)]).cron_id
         for job in jobs - pending:
             job._trigger()
+        if self.env.context.get("cron_id"):
+            self.env.cr.postcommit.add(Cron._notifydb)
 
     def _process(self):
         """Walk locked enrollments through every step due now."""
