@@ -155,7 +155,9 @@ class SmbJourneyEnrollment(models.Model):
         """
         self.env["smb.journey"]._scan_abandoned_carts()
         processed, remaining = self._process_due_batch()
-        if processed and remaining:
+        if remaining:
+            # more due, or a stale snapshot (another worker committed rows we
+            # saw due): the runner ends this job without progress, wake it again
             self._wake_engine_jobs()
         self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
 
