@@ -211,7 +211,7 @@ class SmbJourneyEnrollment(models.Model):
         return self.browse(ids)
 
     def _wake_engine_jobs(self):
-        """More than one batch is due: trigger every other active engine job
+        """More is due (or this call met a stale snapshot): trigger every other active engine job
         (the shipped one, its parallel copies, any duplicate an admin made)
         that is not already due, so that each cron worker takes a share of
         the due set now rather than at its next interval (SKIP LOCKED keeps
