@@ -161,6 +161,10 @@ class SmbJourneyEnrollment(models.Model):
         """
         self.env["smb.journey"]._scan_abandoned_carts()
         processed, remaining = self._process_due_batch()
+        if remaining:
+            # more due, or a stale snapshot (another worker committed rows we
+            # saw due): the runner ends this job without progress, wake it again
+            self._wake_engine_jobs()
         self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
 
     @api.model
@@ -185,7 +189,7 @@ class SmbJourneyEnrollment(models.Model):
         # a batch is one transaction: 1000 keeps it to a few seconds while the
         # per-batch queries and the commit weigh little per email
         batch_size = int(self.env["ir.config_parameter"].sudo().get_param("smb_journey.batch_size", BATCH_SIZE))
-        batch = self.search(domain, limit=batch_size, order="due_at, id")._try_lock()
+        batch = self._lock_due(domain, batch_size)
         if batch is None:
             # a worker committed these rows after our snapshot was taken: the
             # runner calls again after the commit, with a fresh snapshot
@@ -195,26 +199,50 @@ class SmbJourneyEnrollment(models.Model):
         remaining = self.search_count(domain) if len(batch) == batch_size else 0
         return len(batch), remaining
 
-    def _try_lock(self):
-        """``try_lock_for_update`` that tells a stale snapshot apart.
+    @api.model
+    def _lock_due(self, domain, limit):
+        """The first ``limit`` due enrollments that no other worker holds, locked.
 
-        Returns the rows locked (others are being run by another worker), or
-        None when a row changed since our snapshot: REPEATABLE READ refuses
-        to lock it (serialization failure), and it must not run from stale data.
+        The search itself skips locked rows (``FOR NO KEY UPDATE SKIP
+        LOCKED``), so a second worker takes the next batch instead of finding
+        the first one taken. Returns None when a row changed since our
+        snapshot: REPEATABLE READ refuses to lock it (serialization failure),
+        and it must not run from stale data.
         """
-        if not self:
-            return self
+        query = self._search(domain, order="due_at, id", limit=limit)
+        sql = SQL("%s FOR NO KEY UPDATE OF %s SKIP LOCKED", query.select(), SQL.identifier(self._table))
+        self.env.flush_query(sql)
         cr = self.env.cr
         try:
             with cr.savepoint(flush=False):
-                cr.execute(SQL(
-                    "SELECT id FROM smb_journey_enrollment WHERE id IN %s FOR NO KEY UPDATE SKIP LOCKED",
-                    tuple(self.ids),
-                ), log_exceptions=False)
-                locked = {row[0] for row in cr.fetchall()}
+                cr.execute(sql, log_exceptions=False)
+                ids = [row[0] for row in cr.fetchall()]
         except psycopg2.errors.SerializationFailure:
             return None
-        return self.filtered(lambda e: e.id in locked)
+        return self.browse(ids)
+
+    def _wake_engine_jobs(self):
+        """More is due (or this call met a stale snapshot): trigger every other active engine job
+        (the shipped one, its parallel copies, any duplicate an admin made)
+        that is not already due, so that each cron worker takes a share of
+        the due set now rather than at its next interval (SKIP LOCKED keeps
+        their batches apart); and wake the cron workers once this batch is
+        committed, so that this job, which the runner reschedules "as soon
+        as possible" without waking anyone, goes on at once rather than at
+        the workers' next poll (up to a minute later)."""
+        # sudo: the engine runs as the cron's user; scheduled actions are technical
+        Cron = self.env["ir.cron"].sudo()
+        jobs = Cron.search([
+            ("model_id.model", "=", self._name), ("code", "=", "model._cron_process()"), ("active", "=", True),
+            ("id", "!=", self.env.context.get("cron_id", 0)),
+        ])
+        now = fields.Datetime.now()
+        pending = self.env["ir.cron.trigger"].sudo().search(
+            [("cron_id", "in", jobs.ids), ("call_at", "<=", now)]).cron_id
+        for job in jobs - pending:
+            job._trigger()
+        if self.env.context.get("cron_id"):
+            self.env.cr.postcommit.add(Cron._notifydb)
 
     def _process(self):
         """Walk locked enrollments through every step due now."""

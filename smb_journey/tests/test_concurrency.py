@@ -6,10 +6,13 @@ from odoo import SUPERUSER_ID, api
 from odoo.orm.environments import Transaction
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, get_db_name, tagged
+from odoo.fields import Domain
 from odoo.tools import SQL
 
 from odoo.addons.smb_journey.models.smb_journey_enrollment import SmbJourneyEnrollment
 from odoo.addons.smb_journey.models.smb_loyalty_tier import SmbLoyaltyTier
+
+from .common import JourneyCase
 
 N = 20
 
@@ -142,6 +145,54 @@ class TestConcurrentWorkers(ConcurrentCase):
         self.assertEqual(self._count("mail.mail", [("mailing_id", "=", self.mailing_id)]), N)
         self.assertEqual(self._count("smb.journey.log", [("step_id.journey_id", "=", self.journey_id)]), N)
 
+    def test_two_engine_jobs_share_the_due_set(self):
+        """Two cron workers, each running its own engine job (the shipped one
+        and its parallel copy) on the same due set, in batches of 5: each
+        takes batches the other does not hold, every email goes once."""
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            env["smb.journey"].browse(self.journey_id).enroll(env["res.partner"].browse(self.partner_ids))
+            Param = env["ir.config_parameter"]
+            batch_size = Param.get_param("smb_journey.batch_size")
+            Param.set_param("smb_journey.batch_size", "5")
+        self.addCleanup(self._set_batch_size, batch_size)
+        original = SmbJourneyEnrollment._process
+
+        def slow_process(records):
+            time.sleep(0.2)  # hold the row locks while the other worker searches
+            return original(records)
+
+        def drain(env):
+            """What the cron runner does with ``_cron_process``: a batch, a commit, again."""
+            done = []
+            for __ in range(20):
+                processed, remaining = env["smb.journey.enrollment"]._process_due_batch()
+                env.cr.commit()
+                done.append(processed)
+                if not processed and not remaining:
+                    break
+            return done
+
+        with patch.object(SmbJourneyEnrollment, "_process", slow_process):
+            done = self._in_threads(drain)
+        self.assertTrue(all(sum(worker) for worker in done), f"both workers took batches: {done}")
+        self.assertEqual(sum(map(sum, done)), N)
+        self.assertEqual(self._count("mail.mail", [("mailing_id", "=", self.mailing_id)]), N)
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            per_partner = env["mail.mail"]._read_group(
+                [("mailing_id", "=", self.mailing_id)], ["res_id"], ["__count"])
+            self.assertEqual(sorted(res_id for res_id, __ in per_partner), sorted(self.partner_ids))
+            self.assertEqual({count for __, count in per_partner}, {1}, "one email per customer")
+            Enrollment = env["smb.journey.enrollment"]
+            self.assertFalse(Enrollment.search_count(Enrollment._due_domain() & Domain(
+                "journey_id", "=", self.journey_id)), "nothing left due")
+        self.assertEqual(self._count("smb.journey.log", [("step_id.journey_id", "=", self.journey_id)]), N)
+
+    def _set_batch_size(self, value):
+        with self.registry.cursor() as cr:
+            self._env(cr)["ir.config_parameter"].set_param("smb_journey.batch_size", value or False)
+
     def test_worker_with_a_stale_snapshot_sends_nothing(self):
         """Worker B took its snapshot before worker A committed the batch: B
         must neither run the rows again nor fail."""
@@ -240,3 +291,25 @@ class TestConcurrentChurnScoring(ConcurrentCase):
             self.assertIn("Another scoring", run.message)
             cr.rollback()
             busy_cr.rollback()
+
+
+@tagged("post_install", "-at_install")
+class TestParallelEngineJobs(JourneyCase):
+    """The shipped parallel engine job, for a second cron worker."""
+
+    def test_engine_job_wakes_the_parallel_job_when_more_than_a_batch_is_due(self):
+        parallel = self.env.ref("smb_journey.ir_cron_journey_engine_parallel")
+        main = self.env.ref("smb_journey.ir_cron_journey_engine")
+        self.assertFalse(parallel.active, "shipped inactive: one cron worker is the default")
+        self.assertEqual((parallel.code, parallel.model_id), (main.code, main.model_id))
+        parallel.active = True
+        self.env["ir.config_parameter"].set_param("smb_journey.batch_size", "5")
+        customers = self.env["res.partner"].create([
+            {"name": f"Batch {i}", "email": f"batch{i}@example.com"} for i in range(12)])
+        self.journey.action_start()
+        self.journey.enroll(customers)
+        self.env["ir.cron.trigger"].search([("cron_id", "=", parallel.id)]).unlink()
+        self.run_engine()
+        self.assertTrue(self.env["ir.cron.trigger"].search_count([("cron_id", "=", parallel.id)]),
+                        "the parallel job is woken to take its share")
+        self.assertEqual(len(self.mails(self.step_hello)), 12, "every due customer got the first email once")
