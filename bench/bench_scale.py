@@ -232,6 +232,11 @@ def hot_path(registry, calls, offset):
         results["hot path: confirm an order"] = bench_hot_path.timed(env, calls, lambda i: drafts[i].action_confirm())
         results["hot path: create a contact"] = bench_hot_path.timed(env, calls, lambda i: env["res.partner"].create(
             {"name": f"Scale {tag} {i}", "email": f"scale.{tag}.{i}@example.org"}))
+        # what those confirmations and contacts left to the events cron:
+        # conversions, goals, journey entry, tier moves (per event)
+        events = env["smb.journey.event"].search_count([])
+        seconds, queries = bench_hot_path.timed(env, 1, lambda i: env["smb.journey.event"].process_pending())
+        results["events cron, per event (after the hot path)"] = (seconds / max(events, 1), queries / max(events, 1))
     return results
 
 
@@ -268,9 +273,13 @@ def measure_size(args, size, save):
         print(f"{scratch.db}: {sizes['partners']} partners, {sizes['orders']} orders, {sizes['lines']} lines, "
               f"{sizes['db'] / 2**30:.2f} GiB (prepared in {prepared:.0f}s)", flush=True)
         run = dict(size=size, db=scratch.db, date=time.strftime("%Y-%m-%d %H:%M"), sizes=sizes, results={})
+        if args.only and args.results_so_far.get(str(size)):
+            run["results"] = dict(args.results_so_far[str(size)]["results"])  # remeasure only --only
         results = run["results"]
 
         def step(name, fn):
+            if args.only and not any(word in name for word in args.only):
+                return
             print(f"  {name} ...", end="", flush=True)
             results[name] = fn()
             print(f" {results[name]['seconds']:.3f}s, {results[name]['queries']:.0f} queries"
@@ -281,14 +290,16 @@ def measure_size(args, size, save):
         step("engine idle (nothing due)", lambda: engine_idle(registry))
         step("cart scan, nothing new", lambda: cart_scan_idle(registry))
         step(f"cart scan, {size // 20} new carts", lambda: cart_scan_backlog(registry))
-        reset_tiers(registry)
+        if not args.only or any(word in "tiers nightly" for word in args.only):
+            reset_tiers(registry)
         step("tiers nightly, first pass", lambda: tiers_nightly(registry))
         step("tiers nightly, second pass (a day later)", lambda: tiers_nightly(registry, days_later=1))
         step(f"engine busy ({BUSY_ENROLLMENTS} due)", lambda: engine_busy(registry))
-        for name, value in hot_path_rounds(registry, args.calls, args.rounds, size).items():
-            results[name] = value
-            print(f"  {name}: {value['seconds'] * 1000:.1f} ms, {value['queries']:.0f} queries", flush=True)
-        save(run)
+        if not args.only or any(word in "hot path" for word in args.only):
+            for name, value in hot_path_rounds(registry, args.calls, args.rounds, size).items():
+                results[name] = value
+                print(f"  {name}: {value['seconds'] * 1000:.1f} ms, {value['queries']:.0f} queries", flush=True)
+            save(run)
         step("churn nightly", lambda: churn_nightly(registry))  # the longest: last
         run["sizes"] = sizes_of(registry)
         save(run)
@@ -361,6 +372,8 @@ def main(argv=None):
     parser.add_argument("--keep", action="store_true", help="keep the databases, and reuse them")
     parser.add_argument("--results", default=None, help="JSON file: merge this run's sizes into it, report all")
     parser.add_argument("--report", action="store_true", help="only print the table of --results")
+    parser.add_argument("--only", nargs="+", default=None,
+                        help="measure only what these words name (e.g. 'hot path' 'cart scan'), keep the rest of --results")
     bench_engine.add_connection_args(parser)
     args = parser.parse_args(argv)
     if not args.db_prefix.startswith(DB_PREFIX):
@@ -369,6 +382,7 @@ def main(argv=None):
     if args.results and os.path.exists(args.results):
         with open(args.results) as f:
             all_results = json.load(f)
+    args.results_so_far = all_results
     if not args.report:
         def save(run):
             all_results[str(run["size"])] = run

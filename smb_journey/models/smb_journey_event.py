@@ -81,31 +81,31 @@ class SmbJourneyEvent(models.Model):
         """
         if not records:
             return
-        # cached: env.ref() would check that the cron exists, one query per call
-        cron_id = self.env["ir.model.data"]._xmlid_to_res_id("smb_journey.ir_cron_journey_events",
-                                                             raise_if_not_found=False)
-        if not cron_id:
-            return  # module being installed or uninstalled
         now = fields.Datetime.now()
+        # the cron is looked up in the statement itself: its id would cost a
+        # query after every cache reset (a user created clears the caches)
         planted = self.env.execute_query(SQL(
             """
-            WITH events AS (
+            WITH cron AS (
+                SELECT res_id AS id FROM ir_model_data
+                 WHERE module = 'smb_journey' AND name = 'ir_cron_journey_events'
+            ), events AS (
                 INSERT INTO smb_journey_event (kind, res_id, company_id, imported, state, attempts,
                                                create_uid, create_date, write_uid, write_date)
                 SELECT %(kind)s, unnest(%(ids)s::int[]), %(company)s, %(imported)s, 'pending', 0,
                        %(uid)s, %(now)s, %(uid)s, %(now)s
             )
             INSERT INTO ir_cron_trigger (cron_id, call_at)
-            SELECT %(cron)s, %(now)s
-             WHERE NOT EXISTS (SELECT 1 FROM ir_cron_trigger WHERE cron_id = %(cron)s)
-            RETURNING id
+            SELECT cron.id, %(now)s FROM cron
+             WHERE NOT EXISTS (SELECT 1 FROM ir_cron_trigger t WHERE t.cron_id = cron.id)
+            RETURNING cron_id
             """,
             kind=kind, ids=list(records._ids), company=self.env.company.id, imported=bool(imported),
-            uid=self.env.uid, now=now, cron=cron_id,
+            uid=self.env.uid, now=now,
         ))
         if planted:
             # wake the cron workers once this transaction commits (what ir.cron._trigger does)
-            self.env.cr.postcommit.add(self.env["ir.cron"].sudo().browse(cron_id)._notifydb)
+            self.env.cr.postcommit.add(self.env["ir.cron"].sudo().browse(planted[0][0])._notifydb)
 
     # ------------------------------------------------------------
     # CRON
