@@ -172,11 +172,14 @@ class ResPartner(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         partners = super().create(vals_list)
-        if not self.env.context.get("smb_journey_defer_partner_trigger"):
-            # tier copy and welcome journeys: in the events cron (see smb.journey.event)
-            self.env["smb.journey.event"]._enqueue(
-                "partner_created", partners.filtered(lambda p: p.email or p.parent_id),
-                imported=self.env.context.get("import_file") or self.env.context.get("smb_journey_import"))
+        imported = self.env.context.get("import_file") or self.env.context.get("smb_journey_import")
+        # tier copy and welcome journeys: in the events cron (see smb.journey.event);
+        # a user's own contact waits for the user (res.users.create), unless it
+        # has a company whose tier it shares (the cron never welcomes staff)
+        deferred = self.env.context.get("smb_journey_defer_partner_trigger")
+        self.env["smb.journey.event"]._enqueue(
+            "partner_created", partners.filtered(lambda p: p.parent_id or (p.email and not deferred)),
+            imported=imported)
         return partners
 
     def load(self, fields, data):

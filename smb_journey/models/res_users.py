@@ -11,5 +11,7 @@ class ResUsers(models.Model):
         for customers only (portal sign-ups), never for internal users."""
         users = super(ResUsers, self.with_context(smb_journey_defer_partner_trigger=True)).create(vals_list)
         users = users.with_env(self.env)
-        self.env["smb.journey.event"]._enqueue("partner_created", users.filtered("share").partner_id.filtered("email"))
+        self.env["smb.journey.event"]._enqueue(
+            "partner_created", users.filtered("share").partner_id.filtered("email"),
+            imported=self.env.context.get("import_file") or self.env.context.get("smb_journey_import"))
         return users

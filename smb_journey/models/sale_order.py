@@ -30,8 +30,12 @@ class SaleOrder(models.Model):
         return res
 
     def _action_cancel(self):
+        # a quotation or a cart cancelled changes no spend and earned nothing:
+        # only confirmed orders have a cancellation to take back (a cart's
+        # journey sees its cart cancelled before its next step)
+        confirmed = self.filtered(lambda o: o.state == "sale")
         res = super()._action_cancel()
-        self.env["smb.journey.event"]._enqueue("order_cancelled", self)
+        self.env["smb.journey.event"]._enqueue("order_cancelled", confirmed)
         return res
 
     def _filter_can_send_abandoned_cart_mail(self):

@@ -24,6 +24,8 @@ TRIGGER_RECORD_MODEL = {
     "churn_risk": "smb.churn.history",
     "manual": False,
 }
+# the volume guard's activity, found again by its summary when the emails are released
+VOLUME_SUMMARY_PREFIX = "Journey on hold: "
 # journey filters: field, model it filters (None: the triggering record's model)
 FILTER_FIELDS = (("audience_domain", "res.partner"), ("goal_domain", "res.partner"), ("trigger_domain", None))
 
@@ -303,7 +305,10 @@ class SmbJourney(models.Model):
             journey.step_ids._check_runnable()
         for journey in self.filtered(lambda j: not j.date_start):
             journey.date_start = fields.Datetime.now()
-        self.write({"state": "running", "first_event_id": self.env["smb.journey.event"]._last_id()})
+        # a journey started takes only the shop events written from now on; a
+        # paused one resumed keeps taking those it missed while paused
+        self.filtered(lambda j: j.state != "paused").write({"first_event_id": self.env["smb.journey.event"]._last_id()})
+        self.write({"state": "running"})
         self.env.ref("smb_journey.ir_cron_journey_engine")._trigger()
 
     def action_clear_error(self):
@@ -626,7 +631,7 @@ class SmbJourney(models.Model):
             "%(waiting)s customers are waiting.", entered=entered, limit=self.volume_limit, waiting=waiting))
         journey.activity_schedule(
             "mail.mail_activity_data_todo", user_id=self._activity_fallback_user().id,
-            summary=self.env._("Journey on hold: %s", self.name)[:100],
+            summary=(VOLUME_SUMMARY_PREFIX + self.name)[:100],
             note=self.env._(
                 "%(entered)s customers entered the journey %(journey)s within an hour, more than its volume "
                 "guard allows (%(limit)s). Nothing is sent until you go on: %(waiting)s customers are waiting. "
@@ -638,7 +643,7 @@ class SmbJourney(models.Model):
         the guard's hour from now."""
         self.write({"volume_held_since": False, "volume_held_count": 0,
                     "volume_released_at": fields.Datetime.now()})
-        self.activity_unlink(["mail.mail_activity_data_todo"])
+        self.activity_ids.filtered(lambda a: a.summary and a.summary.startswith(VOLUME_SUMMARY_PREFIX)).unlink()
         self.env.ref("smb_journey.ir_cron_journey_engine")._trigger()
 
     def action_view_waiting(self):

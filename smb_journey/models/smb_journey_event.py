@@ -9,6 +9,9 @@ from odoo.addons.smb_journey.tools import contained
 
 _logger = logging.getLogger(__name__)
 
+# a failing event is tried in this many batches before it is set aside
+MAX_ATTEMPTS = 3
+
 # What a business flow tells the journeys, and which record it names. The
 # handlers read the records' state when they run, not when the event was
 # written: an order confirmed then cancelled before the cron ran is a
@@ -79,7 +82,7 @@ class SmbJourneyEvent(models.Model):
         defers. The trigger row is written only when the cron has none
         pending, so a burst of confirmations writes one.
         """
-        if not records:
+        if not records.ids:
             return
         now = fields.Datetime.now()
         # the cron is looked up in the statement itself: its id would cost a
@@ -100,7 +103,7 @@ class SmbJourneyEvent(models.Model):
              WHERE NOT EXISTS (SELECT 1 FROM ir_cron_trigger t WHERE t.cron_id = cron.id)
             RETURNING cron_id
             """,
-            kind=kind, ids=list(records._ids), company=self.env.company.id, imported=bool(imported),
+            kind=kind, ids=records.ids, company=self.env.company.id, imported=bool(imported),
             uid=self.env.uid, now=now,
         ))
         if planted:
@@ -117,6 +120,12 @@ class SmbJourneyEvent(models.Model):
         batch (``sms.sms._process_queue`` style, committed by the progress API)."""
         processed, remaining = self._process_batch()
         self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
+        if not remaining and self.env.execute_query(SQL(
+                "SELECT 1 FROM smb_journey_event WHERE state = 'pending' LIMIT 1")):
+            # committed while this job ran, by a transaction that saw the job's
+            # own trigger (deleted only when the job ends) and planted none:
+            # a trigger planted now outlives the job, which runs again at once
+            self.env.ref("smb_journey.ir_cron_journey_events")._trigger()
 
     @api.model
     def process_pending(self):
@@ -136,8 +145,8 @@ class SmbJourneyEvent(models.Model):
         SKIP LOCKED: a second worker takes the next rows. A row processed by
         another worker since our snapshot cannot be locked under REPEATABLE
         READ: the runner calls again with a fresh snapshot. ``remaining``
-        counts what arrived meanwhile too, so the cron runs again at once
-        for events whose transaction found it already woken."""
+        counts what this snapshot sees arrive meanwhile; ``_cron_process``
+        looks again after its commit."""
         batch_size = int(self.env["ir.config_parameter"].sudo().get_param("smb_journey.event_batch_size", 1000))
         self.flush_model()
         cr = self.env.cr
@@ -151,7 +160,8 @@ class SmbJourneyEvent(models.Model):
             return 0, 1
         if batch:
             batch._process()
-        remaining = self.search_count([("state", "=", "pending"), ("id", "not in", batch.ids)])
+        # events of this batch that failed and wait for another try count too
+        remaining = self.search_count([("state", "=", "pending")])
         return len(batch), remaining
 
     def _process(self):
@@ -186,12 +196,19 @@ class SmbJourneyEvent(models.Model):
         self.invalidate_recordset()
 
     def _failed(self, error):
+        """Try again in the next batches (a lock, a passing glitch); after
+        MAX_ATTEMPTS, set the event aside with its reason for the admin."""
         message = (str(error) or repr(error))[:2000]
-        self.sudo().write({"state": "error", "error_message": message, "attempts": self.attempts + 1})
+        attempts = self.attempts + 1
+        self.sudo().write({"state": "error" if attempts >= MAX_ATTEMPTS else "pending",
+                           "error_message": message, "attempts": attempts})
 
     def action_retry(self):
         """Process the failed events again (after fixing the cause)."""
-        self.filtered(lambda e: e.state == "error").write({"state": "pending", "error_message": False})
+        # sudo: managers read the events of their companies (record rule);
+        # only this action, not a write, puts them back in the queue
+        self.filtered(lambda e: e.state == "error").sudo().write(
+            {"state": "pending", "error_message": False, "attempts": 0})
         self.env.ref("smb_journey.ir_cron_journey_events")._trigger()
 
     def _happened(self):

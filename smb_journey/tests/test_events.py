@@ -3,7 +3,8 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import Command, fields
-from odoo.tests import freeze_time, tagged
+from odoo.exceptions import AccessError
+from odoo.tests import freeze_time, new_test_user, tagged
 
 from odoo.addons.smb_journey.models.smb_journey_conversion import SmbJourneyConversion
 from odoo.addons.smb_journey.models.smb_journey_event import SmbJourneyEvent
@@ -84,6 +85,24 @@ class TestShopEvents(JourneyCase):
         first_email = self.post_purchase.step_ids.filtered(lambda s: s.step_type == "email").sorted("sequence")[:1]
         self.assertEqual(len(self.mails(first_email)), 1, "one thank-you email")
 
+    def test_managers_read_and_retry_events_but_cannot_rewrite_them(self):
+        manager = new_test_user(self.env, "events_manager", groups="smb_journey.group_journey_manager")
+        order = self.make_order(self.customer, website=False)
+        order.action_confirm()
+        event = self.Event.search([("res_id", "=", order.id)]).with_user(manager)
+        self.assertEqual(event.kind, "order_confirmed")
+        with self.assertRaises(AccessError):
+            event.write({"res_id": self.customer.id})
+        other = self.env["res.company"].create({"name": "Other Shop"})
+        self.Event.with_company(other)._enqueue("partner_created", self.customer)
+        self.assertFalse(self.Event.with_user(manager).search([("company_id", "=", other.id)]),
+                         "another company's events are not theirs to see")
+
+    def test_a_cancelled_quotation_is_no_event(self):
+        quotation = self.make_order(self.customer, website=False)
+        quotation._action_cancel()
+        self.assertFalse(self.Event.search([("res_id", "=", quotation.id)]), "nothing to take back: no event")
+
     def test_confirmed_then_cancelled_before_the_cron_is_a_cancelled_order(self):
         order = self.make_order(self.customer, website=False)
         order.action_confirm()
@@ -106,7 +125,8 @@ class TestShopEvents(JourneyCase):
             self.run_events_cron()
         self.assertEqual(self.post_purchase.enrollment_ids.order_id, good, "the good order went through")
         failed = self.Event.search([])
-        self.assertEqual((failed.res_id, failed.state), (bad.id, "error"))
+        self.assertEqual((failed.res_id, failed.state, failed.attempts), (bad.id, "error", 3),
+                         "tried in three batches, then set aside")
         self.assertIn("the conversion table is broken", failed.error_message)
         failed.action_retry()
         self.run_events_cron()
