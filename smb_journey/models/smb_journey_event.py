@@ -226,26 +226,27 @@ class SmbJourneyEvent(models.Model):
         return last if called else 0
 
     # ------------------------------------------------------------
-    # HANDLERS: ``records`` exist; read their state now
+    # HANDLERS: ``records`` exist; read their state now. They run as
+    # superuser (see _run_handlers): the journeys' own bookkeeping.
     # ------------------------------------------------------------
 
     def _handle_orders_confirmed(self, orders, imported=False):
         orders = orders.filtered(lambda o: o.state == "sale")
         if not orders:
             return
-        self.env["smb.journey.conversion"].sudo()._credit_orders(orders)
-        self.env["smb.journey.enrollment"].sudo()._on_orders_confirmed(orders)
-        self.env["smb.journey"].sudo()._fire_trigger(  # contained per journey
+        self.env["smb.journey.conversion"]._credit_orders(orders)
+        self.env["smb.journey.enrollment"]._on_orders_confirmed(orders)
+        self.env["smb.journey"]._fire_trigger(  # contained per journey
             "order_confirmed", orders, happened=self._happened())
-        self.env["smb.loyalty.tier"].sudo()._on_orders_changed(orders, "order")
+        self.env["smb.loyalty.tier"]._on_orders_changed(orders, "order")
 
     def _handle_orders_cancelled(self, orders, imported=False):
         orders = orders.filtered(lambda o: o.state == "cancel")
         if not orders:
             return
-        self.env["smb.journey.enrollment"].sudo()._on_orders_cancelled(orders)
-        self.env["smb.journey.conversion"].sudo()._on_orders_cancelled(orders)
-        self.env["smb.loyalty.tier"].sudo()._on_orders_changed(orders, "cancel")
+        self.env["smb.journey.enrollment"]._on_orders_cancelled(orders)
+        self.env["smb.journey.conversion"]._on_orders_cancelled(orders)
+        self.env["smb.loyalty.tier"]._on_orders_changed(orders, "cancel")
 
     def _handle_credit_notes(self, moves, imported=False):
         """A credit note posted lowers the customer's spend and the revenue
@@ -253,8 +254,8 @@ class SmbJourneyEvent(models.Model):
         orders = moves.filtered(lambda m: m.move_type == "out_refund").line_ids.sale_line_ids.order_id
         if not orders:
             return
-        self.env["smb.journey.conversion"].sudo()._on_orders_refunded(orders)
-        self.env["smb.loyalty.tier"].sudo()._on_orders_changed(orders, "cancel")
+        self.env["smb.journey.conversion"]._on_orders_refunded(orders)
+        self.env["smb.loyalty.tier"]._on_orders_changed(orders, "cancel")
 
     def _handle_partners_created(self, partners, imported=False):
         """Contacts share their company's tier; customers with an email enter
@@ -264,5 +265,5 @@ class SmbJourneyEvent(models.Model):
         customers = partners.filtered(lambda p: p.email and p.active and not p.user_ids.filtered(
             lambda u: not u.share))
         if customers:
-            self.env["smb.journey"].sudo()._fire_trigger(
+            self.env["smb.journey"]._fire_trigger(
                 "partner_created", customers, imported=imported, happened=self._happened())
