@@ -11,7 +11,7 @@ and VIP journeys started. Then, in this order:
 
 - engine idle: ``smb.journey.enrollment._cron_process()`` with nothing due
   (it also runs the abandoned-cart scan, with nothing new);
-- cart scan: ``smb.journey._scan_abandoned_carts()`` with nothing new, and
+- cart scan: ``smb.journey._run_scanners()`` with nothing new, and
   with every generated cart new (the journey's start moved back four days,
   so the N/20 carts are enrolled; rolled back);
 - tiers nightly: ``smb.loyalty.tier._cron_recompute()`` on a company never
@@ -138,7 +138,7 @@ def cart_scan_idle(registry, calls=5):
     runs = []
     for __ in range(calls):
         with odoo_env.environment(registry) as env, Measure() as m:
-            env["smb.journey"]._scan_abandoned_carts()
+            env["smb.journey"]._run_scanners()
             env.flush_all()
         runs.append(m.result())
     return median_of(runs)
@@ -151,11 +151,11 @@ def cart_scan_backlog(registry):
     with odoo_env.environment(registry) as env:
         journey = env.ref("smb_journey.journey_abandoned_cart")
         journey.date_start = journey.date_start - timedelta(days=4)
-        journey.cart_scanned_at = False  # later scans read back to the previous one only
+        journey.scanned_at = False  # later scans read back to the previous one only
         env.flush_all()
         before = env["smb.journey.enrollment"].search_count([("journey_id", "=", journey.id)])
         with Measure() as m:
-            env["smb.journey"]._scan_abandoned_carts()
+            env["smb.journey"]._run_scanners()
             env.flush_all()
         enrolled = env["smb.journey.enrollment"].search_count([("journey_id", "=", journey.id)]) - before
     return dict(m.result(), note=f"{enrolled} carts enrolled")

@@ -662,6 +662,7 @@ def spend_per_order(history, cutoff, strength=3.0, first_weight=0.0):
     return (repeat_total + first_weight * scaled_first + strength * shop) / (repeats + first_weight + strength)
 
 
+# the band codes, lowest first; their labels are in tools/vocabulary.py (BANDS)
 BANDS = ("low", "medium", "high")
 
 

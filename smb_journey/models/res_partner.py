@@ -8,6 +8,7 @@ from odoo.tools import SQL, format_amount
 from odoo.addons.smb_journey.lib import tiers as tiers_lib
 from odoo.addons.smb_journey.models.smb_churn_run import CHURN_COLUMNS
 from odoo.addons.smb_journey.models.smb_loyalty_tier import TIER_COLUMNS
+from odoo.addons.smb_journey.tools import vocabulary
 
 # derived per-company values of the commercial partner that its contacts carry too
 SHARED_COLUMNS = TIER_COLUMNS + CHURN_COLUMNS
@@ -53,7 +54,7 @@ class ResPartner(models.Model):
         "Churn Risk", company_dependent=True, readonly=True, copy=False, digits=(3, 2), groups="base.group_user",
         help="Probability (0-1) of no order within the company's churn horizon.")
     smb_churn_band = fields.Selection(
-        [("low", "Low"), ("medium", "Medium"), ("high", "High")], "Churn Risk Band",
+        vocabulary.BANDS, "Churn Risk Band",
         company_dependent=True, readonly=True, copy=False, groups="base.group_user")
     smb_clv = fields.Float(
         "Predicted Value (12 months)", company_dependent=True, readonly=True, copy=False, aggregator="sum",

@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-BANDS = [("low", "Low"), ("medium", "Medium"), ("high", "High")]
+from odoo.addons.smb_journey.tools import vocabulary
 
 
 class SmbChurnHistory(models.Model):
@@ -18,12 +18,12 @@ class SmbChurnHistory(models.Model):
     currency_id = fields.Many2one(related="company_id.currency_id")
     run_id = fields.Many2one("smb.churn.run", "Scoring Run", ondelete="set null", readonly=True)
     date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True, index=True)
-    from_band = fields.Selection(BANDS, "From", readonly=True)
-    to_band = fields.Selection(BANDS, "To", required=True, readonly=True)
+    from_band = fields.Selection(vocabulary.BANDS, "From", readonly=True)
+    to_band = fields.Selection(vocabulary.BANDS, "To", required=True, readonly=True)
     score = fields.Float("Churn Risk", digits=(3, 2), readonly=True)
     clv = fields.Monetary("Predicted Value", currency_field="currency_id", readonly=True)
 
     def _compute_display_name(self):
-        labels = dict(BANDS)
+        labels = dict(vocabulary.BANDS)
         for row in self:
             row.display_name = f"{labels.get(row.from_band, '-')} → {labels.get(row.to_band)}"

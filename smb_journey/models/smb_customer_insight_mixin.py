@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from odoo.addons.smb_journey.tools import vocabulary
+
 
 class SmbCustomerInsightMixin(models.AbstractModel):
     """The customer's loyalty tier, spend, churn risk and predicted value on a
@@ -16,7 +18,7 @@ class SmbCustomerInsightMixin(models.AbstractModel):
         "Customer's Trailing Spend", compute="_compute_smb_insight", currency_field="smb_insight_currency_id")
     # internal users only: portal customers read their own orders
     smb_churn_band = fields.Selection(
-        [("low", "Low"), ("medium", "Medium"), ("high", "High")], "Churn Risk", compute="_compute_smb_churn",
+        vocabulary.BANDS, "Churn Risk", compute="_compute_smb_churn",
         groups="base.group_user")
     smb_churn_score = fields.Float("Churn Risk Score", compute="_compute_smb_churn", groups="base.group_user")
     smb_clv = fields.Monetary(

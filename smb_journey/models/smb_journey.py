@@ -1,4 +1,5 @@
 import logging
+from collections import defaultdict
 from ast import literal_eval
 from contextlib import contextmanager
 from datetime import timedelta
@@ -9,21 +10,11 @@ import psycopg2.errors
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
-from odoo.tools import SQL, mute_logger
+from odoo.tools import SQL, format_amount, format_date, mute_logger
 
 from odoo.addons.smb_journey.lib import entry as entry_lib
-from odoo.addons.smb_journey.tools import contained
-
-# Trigger -> model of the triggering record (False: the customer alone)
-TRIGGER_RECORD_MODEL = {
-    "partner_created": False,
-    "cart_abandoned": "sale.order",
-    "order_confirmed": "sale.order",
-    "tier_upgraded": "smb.loyalty.tier.history",
-    "tier_downgraded": "smb.loyalty.tier.history",
-    "churn_risk": "smb.churn.history",
-    "manual": False,
-}
+from odoo.addons.smb_journey.tools import contained, vocabulary
+from odoo.addons.smb_journey.tools.registry import Goal, Trigger
 # the volume guard's activity, found again by its summary when the emails are released
 VOLUME_SUMMARY_PREFIX = "Journey on hold: "
 # journey filters: field, model it filters (None: the triggering record's model)
@@ -64,22 +55,19 @@ class SmbJourney(models.Model):
         "Takes Shop Events After", copy=False, readonly=True,
         help="Technical: shop events (orders, new contacts) up to this one happened while the journey was not "
         "running; they do not make customers enter when the events cron takes them in later.")
-    cart_scanned_at = fields.Datetime(
-        "Carts Scanned On", copy=False, readonly=True,
-        help="Last scan of abandoned carts; the next one reads only the carts changed since.")
+    scanned_at = fields.Datetime(
+        "Last Scanned On", copy=False, readonly=True,
+        help="Last pass of the trigger's scanner (abandoned carts, dates, inactivity...); the next one reads "
+        "only what changed since.")
     # Trigger
-    trigger = fields.Selection(
-        [
-            ("partner_created", "New contact"),
-            ("cart_abandoned", "Abandoned website cart"),
-            ("order_confirmed", "Sale order confirmed"),
-            ("tier_upgraded", "Loyalty tier reached"),
-            ("tier_downgraded", "Loyalty tier lost"),
-            ("churn_risk", "Churn risk rose"),
-            ("manual", "By hand or from a server action"),
-        ],
-        required=True, default="manual", tracking=True,
-    )
+    trigger = fields.Selection(selection="_trigger_selection", required=True, default="manual", tracking=True)
+    trigger_help = fields.Char(compute="_compute_trigger_flags")
+    trigger_params = fields.Char(
+        compute="_compute_trigger_flags",
+        help="Technical: the fields of the chosen trigger, between commas; the form shows those.")
+    trigger_record_filter = fields.Boolean(compute="_compute_trigger_flags")
+    trigger_fires = fields.Char(compute="_compute_trigger_flags")
+    trigger_icon = fields.Char(compute="_compute_trigger_flags")
     website_id = fields.Many2one(
         "website", check_company=True,
         help="Abandoned carts of this website only; all websites of the company when empty.",
@@ -90,7 +78,7 @@ class SmbJourney(models.Model):
         "from this tier. Any tier when empty.",
     )
     churn_band = fields.Selection(
-        [("medium", "Medium or higher"), ("high", "High")], "Risk Reached", default="high",
+        vocabulary.BANDS[1:], "Risk Reached", default="high",
         help="The customer enters when the nightly scoring moves them into this risk band (or above) "
         "from a lower one; staying there does not enter them again.",
     )
@@ -132,9 +120,7 @@ class SmbJourney(models.Model):
         help="Entries up to this time were accepted by the responsible: the guard counts those after.")
     # Goal
     goal = fields.Selection(
-        [("none", "No goal"), ("order_confirmed", "Customer confirms an order"),
-         ("domain", "Customer matches a filter")],
-        required=True, default="none",
+        selection="_goal_selection", required=True, default="none",
         help="Reaching the goal completes the enrollment: no further step is run.",
     )
     goal_domain = fields.Char(default="[]")
@@ -184,10 +170,89 @@ class SmbJourney(models.Model):
             ("email", "!=", False), ("company_id", "in", (False, self.env.company.id))])
         return max(100, count // 20)
 
+    # ------------------------------------------------------------
+    # REGISTRIES: a trigger, a goal is one declaration (tools/registry.py)
+    # ------------------------------------------------------------
+
+    @api.model
+    def _trigger_types(self):
+        """{key: Trigger}: every trigger a journey can have. Extend with super()."""
+        _ = self.env._
+        return {
+            "partner_created": Trigger(
+                _("New contact"), params=("enroll_imported",), record_filter=False, icon="fa-user-plus",
+                entry=_("once per customer, then as the re-entry policy says"),
+                help=_("A contact with an email address is created: a sign-up, a first order, by hand.")),
+            "cart_abandoned": Trigger(
+                _("Abandoned website cart"), model="sale.order", fires="scan", params=("website_id",),
+                context=("order", "cart"), icon="fa-shopping-cart", entry=_("once per cart"),
+                help=_("A website cart of a known customer stays untouched for the website's abandon delay.")),
+            "order_confirmed": Trigger(
+                _("Sale order confirmed"), model="sale.order", context=("order", "cart"), icon="fa-check-square-o",
+                entry=_("once per order"), help=_("A sale order is confirmed, on the website or in the back office.")),
+            "tier_upgraded": Trigger(
+                _("Loyalty tier reached"), model="smb.loyalty.tier.history", params=("tier_id",),
+                icon="fa-trophy", entry=_("once per tier change"),
+                help=_("The tier recompute moves the customer up to a tier.")),
+            "tier_downgraded": Trigger(
+                _("Loyalty tier lost"), model="smb.loyalty.tier.history", params=("tier_id",),
+                icon="fa-trophy", entry=_("once per tier change"),
+                help=_("The tier recompute moves the customer down from a tier.")),
+            "churn_risk": Trigger(
+                _("Churn risk rose"), model="smb.churn.history", params=("churn_band",), icon="fa-heartbeat",
+                entry=_("once per rise into the band"),
+                help=_("The nightly scoring moves the customer into this risk band from a lower one.")),
+            "manual": Trigger(
+                _("By hand or from a server action"), fires="api", record_filter=False, icon="fa-hand-pointer-o",
+                entry=_("once per customer, then as the re-entry policy says"),
+                help=_("A user enrols customers, or a server action or script does.")),
+        }
+
+    @api.model
+    def _trigger_selection(self):
+        return [(key, trigger.label) for key, trigger in self._trigger_types().items()]
+
+    def _trigger(self):
+        """This journey's Trigger declaration."""
+        self.ensure_one()
+        return self._trigger_types().get(self.trigger) or Trigger(self.trigger or "", fires="api")
+
+    @api.model
+    def _goal_types(self):
+        """{key: Goal}: what completes an enrollment. Extend with super()."""
+        _ = self.env._
+        return {
+            "none": Goal(_("No goal")),
+            "order_confirmed": Goal(_("Customer confirms an order")),
+            "domain": Goal(_("Customer matches a filter")),
+        }
+
+    @api.model
+    def _goal_selection(self):
+        return [(key, goal.label) for key, goal in self._goal_types().items()]
+
+    @api.model
+    def _reason_selection(self):
+        """The one list of reasons (tools/vocabulary.py) plus the triggers' own."""
+        reasons = list(vocabulary.REASONS)
+        for trigger in self._trigger_types().values():
+            reasons += [r for r in trigger.reasons if r not in reasons]
+        return reasons
+
     @api.depends("trigger")
     def _compute_record_model(self):
         for journey in self:
-            journey.record_model = TRIGGER_RECORD_MODEL.get(journey.trigger) or "res.partner"
+            journey.record_model = journey._trigger().model or "res.partner"
+
+    @api.depends("trigger")
+    def _compute_trigger_flags(self):
+        for journey in self:
+            trigger = journey._trigger()
+            journey.trigger_params = f",{','.join(trigger.params)},"
+            journey.trigger_record_filter = bool(trigger.model and trigger.record_filter)
+            journey.trigger_fires = trigger.fires
+            journey.trigger_help = trigger.help
+            journey.trigger_icon = trigger.icon
 
     def _compute_enrollment_stats(self):
         counts = {
@@ -451,6 +516,42 @@ class SmbJourney(models.Model):
             raise UserError(self.env._("%(what)s no longer runs: %(error)s", what=what, error=e)) from e
 
     @api.model
+    def _describe_filter(self, model, value):
+        """A filter in words, for the diagram and lists: "Country is Belgium
+        and Tags is one of VIP". Field labels and record names are read in
+        the user's language; a filter it cannot read is described as such."""
+        raw = literal_eval(value or "[]")
+        _ = self.env._
+        words = {"=": _("is"), "!=": _("is not"), "in": _("is one of"), "not in": _("is not one of"),
+                 "ilike": _("contains"), "not ilike": _("does not contain"), "like": _("contains"),
+                 "any": _("has"), "not any": _("has no"), "child_of": _("is in"), "=?": _("is")}
+        parts = []
+        for condition in Domain(raw).iter_conditions():
+            Model, labels, field = self.env[model], [], None
+            for name in condition.field_expr.split("."):
+                field = Model._fields.get(name)
+                if field is None:
+                    labels.append(name)
+                    break
+                labels.append(field._description_string(self.env))
+                if field.relational:
+                    Model = self.env[field.comodel_name]
+            value = condition.value
+            if field is not None and field.relational and isinstance(value, (int, list, tuple)) \
+                    and all(isinstance(v, int) for v in (value if isinstance(value, (list, tuple)) else [value])):
+                value = ", ".join(Model.browse(value).sudo().exists().mapped("display_name"))
+            elif field is not None and field.type == "selection" and not isinstance(value, (list, tuple)):
+                value = dict(field._description_selection(self.env)).get(value, value)
+            elif isinstance(value, Domain):
+                value = _("a filter")
+            elif isinstance(value, (list, tuple)):
+                value = ", ".join(str(v) for v in value)
+            elif value is False:
+                value = _("not set") if condition.operator in ("=", "!=") else value
+            parts.append(f"{' › '.join(labels)} {words.get(condition.operator, condition.operator)} {value}")
+        return (_(" or ") if "|" in raw else _(" and ")).join(parts)
+
+    @api.model
     def _check_filter_access(self, model, domain, user):
         """Raise AccessError if ``domain`` names a field, or goes through a
         model, that ``user`` may not read (a path like
@@ -481,33 +582,41 @@ class SmbJourney(models.Model):
 
     def _filter_trigger_records(self, records):
         """The triggering ``records`` that enter this journey: the journey's
-        company only. A contact shared by every company (no company set)
-        enters the journeys of the company where it was created or signed up
-        (the current company), not those of every company."""
+        company only, narrowed by its filter and by its trigger's parameters
+        (``_trigger_domain_<trigger>``). A contact shared by every company (no
+        company set) enters the journeys of the company where it was created
+        or signed up (the current company), not those of every company."""
         self.ensure_one()
+        if not records:
+            return records
         domain = Domain("id", "in", records.ids)
         if records._name == "res.partner":
             if self.env.company == self.company_id:
                 domain &= Domain("company_id", "in", (False, self.company_id.id))
             else:
                 domain &= Domain("company_id", "=", self.company_id.id)
-        else:
-            if "company_id" in records._fields:
-                domain &= Domain("company_id", "=", self.company_id.id)
+        elif "company_id" in records._fields:
+            domain &= Domain("company_id", "=", self.company_id.id)
+        if self._trigger().record_filter and records._name != "res.partner":
             domain &= self._parsed("trigger_domain")
-            if self.website_id and "website_id" in records._fields:
-                domain &= Domain("website_id", "=", self.website_id.id)
-            if self.tier_id and self.trigger == "tier_upgraded":
-                domain &= Domain("to_tier_id", "=", self.tier_id.id)
-            elif self.tier_id and self.trigger == "tier_downgraded":
-                domain &= Domain("from_tier_id", "=", self.tier_id.id)
-            if self.trigger == "churn_risk":
-                reached = ["high"] if self.churn_band == "high" else ["medium", "high"]
-                domain &= Domain("to_band", "in", reached) & Domain("from_band", "not in", reached)
-        if not records:
-            return records
+        narrow = getattr(self, f"_trigger_domain_{self.trigger}", None)
+        if narrow:
+            domain &= narrow()
         what = self.env._("The filter %s", self._fields["trigger_domain"].string)
         return records.browse(self._search_as_owner(records._name, domain, what=what).ids)
+
+    def _trigger_domain_cart_abandoned(self):
+        return Domain("website_id", "=", self.website_id.id) if self.website_id else Domain.TRUE
+
+    def _trigger_domain_tier_upgraded(self):
+        return Domain("to_tier_id", "=", self.tier_id.id) if self.tier_id else Domain.TRUE
+
+    def _trigger_domain_tier_downgraded(self):
+        return Domain("from_tier_id", "=", self.tier_id.id) if self.tier_id else Domain.TRUE
+
+    def _trigger_domain_churn_risk(self):
+        reached = vocabulary.bands_from(self.churn_band or "high")
+        return Domain("to_band", "in", reached) & Domain("from_band", "not in", reached)
 
     def _audience(self, partners):
         """The subset of ``partners`` in the audience (one query)."""
@@ -536,14 +645,17 @@ class SmbJourney(models.Model):
         self.ensure_one()
         Enrollment = self.env["smb.journey.enrollment"]
         company = self.company_id
+        # (partner, record[, key]): a trigger whose entry is not per record
+        # (per year, per visit) names the key that makes entry exactly-once
+        triples = [(p, r, k[0] if k else None) for p, r, *k in pairs]
         pairs = [
-            (p, r) for p, r in pairs
+            (p, r, k) for p, r, k in triples
             if p and (not p.company_id or p.company_id == company)
             and not (r and "company_id" in r._fields and r.company_id and r.company_id != company)
         ]
         if not pairs or self.state != "running" or not company.active:
             return Enrollment
-        partners = self.env["res.partner"].union(*(p for p, __ in pairs))
+        partners = self.env["res.partner"].union(*(p for p, __, __ in pairs))
         allowed = self._audience(partners)
         if not allowed:
             return Enrollment
@@ -573,10 +685,10 @@ class SmbJourney(models.Model):
         first_step = self._first_step()
         rows, seen = [], set()
         allowed_ids = set(allowed.ids)  # `record in recordset` is linear: 43k carts took 9 s
-        for partner, record in pairs:
+        for partner, record, given_key in pairs:
             if partner.id not in allowed_ids:
                 continue
-            ref = f"{record._name},{record.id}" if record else None
+            ref = given_key or (f"{record._name},{record.id}" if record else None)
             entries, last_start, running = history.get(person(partner), (0, None, False))
             if not entry_lib.may_enter(
                 self.reentry, now, last_start=last_start, any_running=running and self.reentry != "always",
@@ -594,7 +706,7 @@ class SmbJourney(models.Model):
                 self.id, partner.id, company.id, key, manual,
                 record._name if record else None, record.id if record else None,
                 record.id if record and record._name == "sale.order" else None,
-                lead.id if lead else None,
+                lead.id if lead else record.id if record and record._name == "crm.lead" else None,
                 first_step.id or None, now, now, self.env.uid, now, self.env.uid, now,
             ))
         if not rows:
@@ -695,57 +807,146 @@ class SmbJourney(models.Model):
             })
         return self.utm_campaign_id
 
-    def _get_record_exit_reason(self, enrollment):
-        """Why ``enrollment`` must end because of its triggering record, or False.
+    def _record_exit_reasons(self, enrollments):
+        """{enrollment: (state, reason)} for ``enrollments`` (of these
+        journeys) that their triggering record ends: deleted, or what the
+        trigger's ``_exit_reasons_<trigger>(enrollments)`` says (a cart
+        bought, a lead lost). Set-based: a query per model and trigger."""
+        ends = {}
+        for model, group in enrollments.filtered("res_model").grouped("res_model").items():
+            existing = set(self.env[model].sudo().browse(set(group.mapped("res_id"))).exists().ids)
+            for enrollment in group:
+                if enrollment.res_id not in existing:
+                    ends[enrollment] = ("exited", "record_deleted")
+        for journey, group in (enrollments - self.env["smb.journey.enrollment"].union(*ends)).grouped(
+                "journey_id").items():
+            method = getattr(journey, f"_exit_reasons_{journey.trigger}", None)
+            if method:
+                ends.update(method(group))
+        return ends
 
-        Returns ``(state, reason)``; extend per trigger.
-        """
-        if enrollment.res_model and enrollment.res_id and not enrollment.order_id and enrollment.res_model == "sale.order":
-            return "exited", "record_deleted"
-        order = enrollment.order_id
-        if self.trigger == "cart_abandoned" and order:
+    def _exit_reasons_cart_abandoned(self, enrollments):
+        ends = {}
+        for enrollment in enrollments.filtered("order_id"):
+            order = enrollment.order_id
             if order.state == "sale":
-                return "completed", "purchased"
-            if order.state == "cancel":
-                return "exited", "cancelled"
-            if not order.order_line:
-                return "exited", "emptied"
-        if self.trigger == "order_confirmed" and order and order.state == "cancel":
-            return "exited", "cancelled"
-        return False
+                ends[enrollment] = ("completed", "purchased")
+            elif order.state == "cancel":
+                ends[enrollment] = ("exited", "cancelled")
+            elif not order.order_line:
+                ends[enrollment] = ("exited", "emptied")
+        return ends
+
+    def _exit_reasons_order_confirmed(self, enrollments):
+        return {e: ("exited", "cancelled") for e in enrollments if e.order_id.state == "cancel"}
+
+    # what an activity tells the salesperson: _entry_reason_<trigger>(enrollment, record)
+
+    def _entry_reason_churn_risk(self, enrollment, record):
+        env = self.env
+        return env._(
+            "the nightly risk scoring moved them into %(band)s churn risk on %(date)s (score %(score)s %%, "
+            "predicted value %(value)s).",
+            band=dict(record._fields["to_band"]._description_selection(env)).get(record.to_band, ""),
+            date=format_date(env, record.date), score=round(record.score * 100),
+            value=format_amount(env, record.clv, record.company_id.currency_id))
+
+    def _entry_reason_tier_upgraded(self, enrollment, record):
+        env = self.env
+        return env._(
+            "they moved from %(from)s to %(to)s on %(date)s.", date=format_date(env, record.date),
+            **{"from": record.from_tier_id.name or env._("no tier"), "to": record.to_tier_id.name or env._("no tier")})
+
+    _entry_reason_tier_downgraded = _entry_reason_tier_upgraded
+
+    def _entry_reason_cart_abandoned(self, enrollment, record):
+        return self.env._(
+            "they left the cart %(cart)s (%(amount)s) on the website.", cart=record.name,
+            amount=format_amount(self.env, record.amount_total, record.currency_id))
+
+    def _entry_reason_order_confirmed(self, enrollment, record):
+        return self.env._(
+            "their order %(order)s (%(amount)s) was confirmed.", order=record.name,
+            amount=format_amount(self.env, record.amount_total, record.currency_id))
 
     # ------------------------------------------------------------
-    # CRON
+    # GOALS: _goal_<key>(enrollments) -> ids that reached it; asked before
+    # every step (the engine) and at once by business events (an order)
+    # ------------------------------------------------------------
+
+    def _goal_reached(self, enrollments):
+        """Ids of ``enrollments`` (of this journey) that reached its goal."""
+        self.ensure_one()
+        method = getattr(self, f"_goal_{self.goal}", None)
+        return method(enrollments) if method and enrollments else set()
+
+    def _goal_domain(self, enrollments):
+        domain = Domain("id", "in", enrollments.partner_id.ids) & self._parsed("goal_domain")
+        matching = set(self._search_as_owner("res.partner", domain, what=self.env._("The goal filter")).ids)
+        return {e.id for e in enrollments if e.partner_id.id in matching}
+
+    def _goal_order_confirmed(self, enrollments):
+        """An order of the journey's company confirmed after the customer
+        entered: any of their account's orders, or only the triggering cart
+        or order when the journey says so (``goal_scope``). The order that
+        started a post-purchase journey does not end it."""
+        if self.goal_scope == "record":
+            return {e.id for e in enrollments if e.order_id and e.order_id.state == "sale"
+                    and self.trigger != "order_confirmed"}
+        # sudo: the journey reads its customers' orders, whoever runs the engine
+        orders = self.env["sale.order"].sudo().search_fetch(
+            [("state", "=", "sale"), ("company_id", "=", self.company_id.id),
+             ("partner_id", "child_of", enrollments.commercial_partner_id.ids),
+             ("date_order", ">", min(enrollments.mapped("date_start")))],
+            ["date_order", "partner_id"])
+        by_account = defaultdict(list)
+        for order in orders:
+            by_account[order.partner_id.commercial_partner_id.id].append(order)
+        return {
+            e.id for e in enrollments
+            if any(o.date_order > e.date_start and o != e.order_id for o in by_account[e.commercial_partner_id.id])
+        }
+
+    # ------------------------------------------------------------
+    # SCANNERS: the engine cron runs _scan_<trigger>() on the running
+    # journeys of every trigger that fires by scanning
     # ------------------------------------------------------------
 
     @api.model
-    def _scan_abandoned_carts(self):
-        """Enrol carts that became abandoned since the last run.
+    def _run_scanners(self):
+        """Run every registered scanner on its running journeys, each journey
+        isolated (one failing does not stop the others nor the engine)."""
+        scanning = [key for key, trigger in self._trigger_types().items() if trigger.fires == "scan"]
+        journeys = self.sudo().search([
+            ("trigger", "in", scanning), ("state", "=", "running"), ("company_id.active", "=", True)])
+        for journey in journeys:
+            with journey._isolated() as ok:
+                getattr(journey, f"_scan_{journey.trigger}")()
+            if ok:
+                journey._scanned()
+
+    def _scanned(self):
+        """A scan went through: the next one reads only what changed since."""
+        self.scanned_at = fields.Datetime.now()
+
+    def _scan_cart_abandoned(self):
+        """Enrol carts that became abandoned since the last scan.
 
         website_sale's definition of an abandoned cart is reused
         (``is_abandoned_cart``: a draft website order with lines, of a known
         customer, untouched for the website's delay).
         """
-        journeys = self.search([
-            ("trigger", "=", "cart_abandoned"), ("state", "=", "running"), ("company_id.active", "=", True)])
-        now = fields.Datetime.now()
-        for journey in journeys:
-            with journey._isolated() as ok:
-                domain = Domain([
-                    ("is_abandoned_cart", "=", True),
-                    ("date_order", ">=", journey._cart_scan_start()),
-                    ("partner_id.email", "!=", False),
-                    ("company_id", "=", journey.company_id.id),
-                    ("smb_enrollment_ids", "not any", [("journey_id", "=", journey.id)]),
-                ])
-                if journey.website_id:
-                    domain &= Domain("website_id", "=", journey.website_id.id)
-                carts = self.env["sale.order"].browse(journey._search_as_owner(
-                    "sale.order", domain & journey._parsed("trigger_domain"),
-                    what=self.env._("The filter %s", self._fields["trigger_domain"].string)).ids)
-                journey._enroll_pairs([(cart.partner_id, cart) for cart in carts])
-            if ok:
-                journey.cart_scanned_at = now
+        domain = Domain([
+            ("is_abandoned_cart", "=", True),
+            ("date_order", ">=", self._cart_scan_start()),
+            ("partner_id.email", "!=", False),
+            ("company_id", "=", self.company_id.id),
+            ("smb_enrollment_ids", "not any", [("journey_id", "=", self.id)]),
+        ])
+        carts = self.env["sale.order"].browse(self._search_as_owner(
+            "sale.order", domain & self._parsed("trigger_domain") & self._trigger_domain_cart_abandoned(),
+            what=self.env._("The filter %s", self._fields["trigger_domain"].string)).ids)
+        self._enroll_pairs([(cart.partner_id, cart) for cart in carts])
 
     def _cart_scan_start(self):
         """The oldest cart that may still become abandoned since the last scan.
@@ -757,11 +958,11 @@ class SmbJourney(models.Model):
         websites and a day of margin (a cart that gets an email address or
         starts to match the filter a bit late still enters)."""
         self.ensure_one()
-        if not self.cart_scanned_at:
+        if not self.scanned_at:
             return self.date_start
         websites = self.env["website"].sudo().search([("company_id", "=", self.company_id.id)])
         delay = max(websites.mapped("cart_abandoned_delay") or [0.0])
-        return max(self.date_start, self.cart_scanned_at - timedelta(hours=delay, days=1))
+        return max(self.date_start, self.scanned_at - timedelta(hours=delay, days=1))
 
     # ------------------------------------------------------------
     # FAILURES: a journey never breaks the shop

@@ -6,31 +6,13 @@ import psycopg2.errors
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.fields import Domain
-from odoo.tools import SQL, format_amount, format_date
+from odoo.tools import SQL, format_date
 
-from .smb_journey_log import LOG_REASONS
+from odoo.addons.smb_journey.tools import vocabulary
+
 from .smb_journey_step import StepResult
 
 _logger = logging.getLogger(__name__)
-
-EXIT_REASONS = [
-    ("goal", "Goal reached"),
-    ("purchased", "Purchased"),
-    ("exit_step", "Exit step reached"),
-    ("end", "Last step done"),
-    ("cancelled", "Order cancelled"),
-    ("emptied", "Cart emptied"),
-    ("record_deleted", "Triggering record deleted"),
-    ("left_audience", "Left the audience"),
-    ("archived", "Contact archived"),
-    ("unsubscribed", "Unsubscribed"),
-    ("blacklisted", "Blacklisted"),
-    ("bounced", "Email bounced"),
-    ("journey_stopped", "Journey stopped"),
-    ("manual", "Removed by hand"),
-    ("merged", "Contact merged"),
-    ("error", "Error"),
-]
 
 # a batch walks its enrollments through instant steps (email -> wait); bound it
 MAX_HOPS = 50
@@ -63,11 +45,8 @@ class SmbJourneyEnrollment(models.Model):
     res_id = fields.Many2oneReference("Triggering Record ID", model_field="res_model", readonly=True)
     order_id = fields.Many2one("sale.order", "Order / Cart", index="btree_not_null", ondelete="set null", readonly=True)
     lead_id = fields.Many2one("crm.lead", "Lead", index="btree_not_null", ondelete="set null")
-    state = fields.Selection(
-        [("running", "Running"), ("completed", "Completed"), ("exited", "Exited"), ("error", "Error")],
-        default="running", required=True, index=True,
-    )
-    exit_reason = fields.Selection(EXIT_REASONS, readonly=True)
+    state = fields.Selection(vocabulary.ENROLLMENT_STATES, default="running", required=True, index=True)
+    exit_reason = fields.Selection(selection=lambda self: self.env["smb.journey"]._reason_selection(), readonly=True)
     error_message = fields.Text(readonly=True)
     step_id = fields.Many2one(
         "smb.journey.step", "Next Step", index=True, ondelete="restrict",
@@ -159,7 +138,7 @@ class SmbJourneyEnrollment(models.Model):
         API; the runner calls again while enrollments remain. A crash rolls
         back the batch it was in (mails included) and the next run redoes it.
         """
-        self.env["smb.journey"]._scan_abandoned_carts()
+        self.env["smb.journey"]._run_scanners()
         processed, remaining = self._process_due_batch()
         if remaining:
             # more due, or a stale snapshot (another worker committed rows we
@@ -174,7 +153,7 @@ class SmbJourneyEnrollment(models.Model):
         Pending shop events (orders confirmed, contacts created) are taken
         in first, as if their cron had run."""
         self.env["smb.journey.event"].process_pending()
-        self.env["smb.journey"]._scan_abandoned_carts()
+        self.env["smb.journey"]._run_scanners()
         total = 0
         while True:
             processed, remaining = self._process_due_batch()
@@ -333,17 +312,24 @@ class SmbJourneyEnrollment(models.Model):
             outcome=result.outcome,
             reason=result.reason,
             message=result.message,
-            due_at=result.due_at if step.step_type == "wait" else False,
+            due_at=result.due_at or False,
         ) for result in results])
         moves = {}
         natural_next = None  # the step's successor, looked up once for the batch
+        outlet_first = {}  # outlet -> the first step placed on it
         for result in results:
             if result.end_state:
                 key = ("end", result.end_state, result.reason, result.message)
             else:
-                if result.next_step is None and natural_next is None:
-                    natural_next = step._next_step()
-                next_step = natural_next if result.next_step is None else result.next_step
+                if result.outlet and result.outlet not in outlet_first:
+                    outlet_first[result.outlet] = step._outlet_first_step(result.outlet)
+                next_step = result.next_step
+                if next_step is None and result.outlet:
+                    next_step = outlet_first[result.outlet] or None
+                if next_step is None:
+                    if natural_next is None:
+                        natural_next = step._next_step()
+                    next_step = natural_next
                 key = ("move", next_step, result.due_at or now)
             moves.setdefault(key, []).append(result.enrollment.id)
         for key, ids in moves.items():
@@ -353,7 +339,7 @@ class SmbJourneyEnrollment(models.Model):
                 if state == "error":
                     enrollments.write({"state": "error", "exit_reason": False, "error_message": message})
                 else:
-                    enrollments._end(state, reason if reason in dict(EXIT_REASONS) else "end")
+                    enrollments._end(state, reason or "end")
             else:
                 __, next_step, due_at = key
                 if next_step:
@@ -371,19 +357,17 @@ class SmbJourneyEnrollment(models.Model):
         this batch go into error (Retry once fixed), and the others go on.
         """
         ends = {}  # (state, reason) -> ids
-        for enrollment in self:
-            if not enrollment.partner_id.active:
-                ends.setdefault(("exited", "archived"), []).append(enrollment.id)
-                continue
-            reason = enrollment.journey_id._get_record_exit_reason(enrollment)
-            if reason:
-                ends.setdefault(reason, []).append(enrollment.id)
+        archived = self.filtered(lambda e: not e.partner_id.active)
+        if archived:
+            ends[("exited", "archived")] = archived.ids
+        for enrollment, reason in self.env["smb.journey"]._record_exit_reasons(self - archived).items():
+            ends.setdefault(reason, []).append(enrollment.id)
         ended = {i for ids in ends.values() for i in ids}
         failed = self.browse()
         for journey, group in self.filtered(lambda e: e.id not in ended).grouped("journey_id").items():
             with journey._isolated() as ok:
                 in_audience = journey._audience(group.partner_id)
-                reached = self._goal_reached(journey, group)
+                reached = journey._goal_reached(group)
             if not ok:
                 failed |= group
                 continue
@@ -403,39 +387,6 @@ class SmbJourneyEnrollment(models.Model):
             group.write({"state": "error", "error_message": message})
         ended = {i for ids in ends.values() for i in ids}
         return self.filtered(lambda e: e.id not in ended) - failed
-
-    @api.model
-    def _goal_reached(self, journey, enrollments):
-        """Ids of ``enrollments`` whose customer reached the journey's goal.
-
-        An order goal counts orders of the journey's company confirmed after
-        the customer entered: any of their account's orders, or only the
-        triggering cart or order when the journey says so (``goal_scope``).
-        The order that started a post-purchase journey does not end it.
-        """
-        if journey.goal == "domain":
-            domain = Domain("id", "in", enrollments.partner_id.ids) & journey._parsed("goal_domain")
-            matching = journey._search_as_owner(
-                "res.partner", domain, what=self.env._("The goal filter"))
-            return set(enrollments.filtered(lambda e: e.partner_id in matching).ids)
-        if journey.goal != "order_confirmed":
-            return set()
-        if journey.goal_scope == "record":
-            return {e.id for e in enrollments if e.order_id and e.order_id.state == "sale"
-                    and journey.trigger != "order_confirmed"}
-        # sudo: the journey reads its customers' orders, whoever runs the engine
-        orders = self.env["sale.order"].sudo().search_fetch(
-            [("state", "=", "sale"), ("company_id", "=", journey.company_id.id),
-             ("partner_id", "child_of", enrollments.commercial_partner_id.ids),
-             ("date_order", ">", min(enrollments.mapped("date_start")))],
-            ["date_order", "partner_id"])
-        by_account = defaultdict(list)
-        for order in orders:
-            by_account[order.partner_id.commercial_partner_id.id].append(order)
-        return {
-            e.id for e in enrollments
-            if any(o.date_order > e.date_start and o != e.order_id for o in by_account[e.commercial_partner_id.id])
-        }
 
     # ------------------------------------------------------------
     # HELPERS
@@ -471,20 +422,22 @@ class SmbJourneyEnrollment(models.Model):
 
     @api.model
     def _on_orders_confirmed(self, orders):
-        """A confirmed order completes the carts it came from, and the
-        journeys of its company whose goal it reaches (see _goal_reached)."""
-        carts = self.sudo().search([("order_id", "in", orders.ids), ("state", "=", "running"),
-                                    ("journey_id.trigger", "=", "cart_abandoned")])
-        carts._log_and_end("completed", "purchased")
+        """A confirmed order ends the enrollments it triggered as their
+        trigger says (a cart bought completes its reminders), and completes
+        the enrollments of its company whose goal it reaches: the same
+        checks the engine makes before every step, made at once."""
+        triggered = self.sudo().search([("order_id", "in", orders.ids), ("state", "=", "running")])
+        ends = self.env["smb.journey"]._record_exit_reasons(triggered)
+        for (state, reason), group in self.browse().union(*ends).grouped(lambda e: ends[e]).items():
+            group._log_and_end(state, reason)
         candidates = self.sudo().search([
             ("state", "=", "running"), ("journey_id.goal", "=", "order_confirmed"),
             ("commercial_partner_id", "in", orders.partner_id.commercial_partner_id.ids),
             ("company_id", "in", orders.company_id.ids),
-            ("id", "not in", carts.ids),
+            ("id", "not in", [e.id for e in ends]),
         ])
         for journey, group in candidates.grouped("journey_id").items():
-            reached = self.browse(self._goal_reached(journey, group))
-            reached._log_and_end("completed", "goal")
+            self.browse(journey._goal_reached(group))._log_and_end("completed", "goal")
 
     @api.model
     def _on_orders_cancelled(self, orders):
@@ -495,11 +448,10 @@ class SmbJourneyEnrollment(models.Model):
         the admin sees where and why a customer left."""
         if not self:
             return
-        log_reason = reason if reason in dict(LOG_REASONS) else False
         # sudo: the step log is the engine's record; users may read it, not write it
         self.env["smb.journey.log"].sudo().create([{
             "enrollment_id": e.id, "step_id": e.step_id.id, "date": fields.Datetime.now(),
-            "outcome": "exited", "reason": log_reason,
+            "outcome": "exited", "reason": reason,
         } for e in self])
         self._end(state, reason)
 
@@ -529,62 +481,27 @@ class SmbJourneyEnrollment(models.Model):
         for enrollment in self:
             record = (env[enrollment.res_model].browse(enrollment.res_id)
                       if enrollment.res_id in existing.get(enrollment.res_model, ()) else None)
+            journey = enrollment.journey_id
             day = format_date(env, enrollment.date_start)
-            if record and record._name == "smb.churn.history":
-                result[enrollment.id] = env._(
-                    "the nightly risk scoring moved them into %(band)s churn risk on %(date)s (score %(score)s %%, "
-                    "predicted value %(value)s).",
-                    band=dict(record._fields["to_band"]._description_selection(env)).get(record.to_band, ""),
-                    date=format_date(env, record.date), score=round(record.score * 100),
-                    value=format_amount(env, record.clv, record.company_id.currency_id))
-            elif record and record._name == "smb.loyalty.tier.history":
-                result[enrollment.id] = env._(
-                    "they moved from %(from)s to %(to)s on %(date)s.", date=format_date(env, record.date),
-                    **{"from": record.from_tier_id.name or env._("no tier"), "to": record.to_tier_id.name or env._("no tier")})
-            elif record and record._name == "sale.order" and enrollment.journey_id.trigger == "cart_abandoned":
-                result[enrollment.id] = env._(
-                    "they left the cart %(cart)s (%(amount)s) on the website.", cart=record.name,
-                    amount=format_amount(env, record.amount_total, record.currency_id))
-            elif record and record._name == "sale.order":
-                result[enrollment.id] = env._(
-                    "their order %(order)s (%(amount)s) was confirmed.", order=record.name,
-                    amount=format_amount(env, record.amount_total, record.currency_id))
+            # the trigger says it best: _entry_reason_<trigger>(enrollment, record)
+            describe = getattr(journey, f"_entry_reason_{journey.trigger}", None)
+            text = describe(enrollment, record) if describe and record else None
+            if text:
+                result[enrollment.id] = text
             elif enrollment.lead_id:
                 result[enrollment.id] = env._(
                     "%(user)s enrolled them from the lead %(lead)s on %(date)s.", user=enrollment.create_uid.name,
                     lead=enrollment.lead_id.name, date=day)
-            elif enrollment.manual or enrollment.journey_id.trigger == "manual":
+            elif enrollment.manual or journey.trigger == "manual":
                 result[enrollment.id] = env._(
                     "%(user)s enrolled them by hand on %(date)s.", user=enrollment.create_uid.name, date=day)
             else:
                 result[enrollment.id] = env._(
-                    "they entered on %(date)s: %(trigger)s.", date=day,
-                    trigger=dict(enrollment.journey_id._fields["trigger"]._description_selection(env)).get(
-                        enrollment.journey_id.trigger, ""))
+                    "they entered on %(date)s: %(trigger)s.", date=day, trigger=journey._trigger().label)
         return result
 
-    def _email_skip_reasons(self):
-        """Why each enrollment's email cannot be sent (False: it can)."""
-        blacklisted = set(self.env["mail.blacklist"].sudo().search([
-            ("email", "in", [e for e in self.partner_id.mapped("email_normalized") if e]),
-        ]).mapped("email"))
-        reasons = {}
-        for enrollment in self:
-            partner = enrollment.partner_id
-            if not partner.email:
-                reasons[enrollment] = "email_missing"
-            elif not partner.email_normalized:
-                reasons[enrollment] = "email_invalid"
-            elif partner.email_normalized in blacklisted:
-                reasons[enrollment] = "blacklisted"
-            elif partner.smb_journey_optout:
-                reasons[enrollment] = "opted_out"
-            else:
-                reasons[enrollment] = False
-        return reasons
-
-    def _last_email_traces(self):
-        """The mailing trace of each enrollment's latest sent email."""
+    def _last_message_traces(self):
+        """The mailing trace of each enrollment's latest message (email, SMS...)."""
         logs = self.env["smb.journey.log"].search(
             [("enrollment_id", "in", self.ids), ("outcome", "=", "sent"), ("mailing_trace_id", "!=", False)],
             order="date desc, id desc",

@@ -1,35 +1,6 @@
 from odoo import api, fields, models
 
-LOG_REASONS = [
-    # skips
-    ("email_missing", "No email address"),
-    ("email_invalid", "Invalid email address"),
-    ("blacklisted", "Blacklisted address"),
-    ("opted_out", "Opted out of journeys"),
-    # errors
-    ("template", "Template error"),
-    ("exception", "Step failed"),
-    # steps and exits
-    ("waiting", "Waiting"),
-    ("branch_yes", "Condition met"),
-    ("branch_no", "Condition not met"),
-    ("exit_step", "Exit step"),
-    ("activity", "Activity assigned"),
-    ("goal", "Goal reached"),
-    ("purchased", "Purchased"),
-    ("cancelled", "Order cancelled"),
-    ("unsubscribed", "Unsubscribed"),
-    ("bounced", "Email bounced"),
-    ("emptied", "Cart emptied"),
-    ("record_deleted", "Triggering record deleted"),
-    ("left_audience", "Left the audience"),
-    ("archived", "Contact archived"),
-    ("blacklisted", "Blacklisted"),
-    ("journey_stopped", "Journey stopped"),
-    ("manual", "Removed by hand"),
-    ("merged", "Contact merged"),
-    ("journey_error", "Journey filter failed"),
-]
+from odoo.addons.smb_journey.tools import vocabulary
 
 
 class SmbJourneyLog(models.Model):
@@ -53,14 +24,10 @@ class SmbJourneyLog(models.Model):
     step_id = fields.Many2one("smb.journey.step", index=True, ondelete="cascade")
     step_type = fields.Selection(related="step_id.step_type")
     date = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
-    outcome = fields.Selection(
-        [("sent", "Email queued"), ("skipped", "Skipped"), ("done", "Done"),
-         ("error", "Error"), ("exited", "Exited")],
-        required=True,
-    )
-    reason = fields.Selection(LOG_REASONS)
+    outcome = fields.Selection(vocabulary.OUTCOMES, required=True)
+    reason = fields.Selection(selection=lambda self: self.env["smb.journey"]._reason_selection())
     message = fields.Char()
-    due_at = fields.Datetime("Next Step At", readonly=True, help="When a wait step lets the customer go on.")
+    due_at = fields.Datetime("Next Step At", readonly=True, help="When the step lets the customer go on (a wait).")
     mailing_trace_id = fields.Many2one("mailing.trace", "Email Trace", index="btree_not_null", ondelete="set null")
     # sudo (compute_sudo / related): sales staff read how their customer's
     # email did without Email Marketing rights on the traces themselves

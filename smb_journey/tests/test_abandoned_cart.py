@@ -99,7 +99,7 @@ class TestAbandonedCart(JourneyCase):
         bobs, carols = self.new_cart(bob), self.new_cart(carol)
         with freeze_time(T0 + timedelta(hours=1, minutes=1)):
             self.run_engine()
-        self.assertEqual(self.journey_cart.cart_scanned_at, T0 + timedelta(hours=1, minutes=1))
+        self.assertEqual(self.journey_cart.scanned_at, T0 + timedelta(hours=1, minutes=1))
         bob.email = "bob@example.com"
         with freeze_time(T0 + timedelta(hours=12)):
             self.run_engine()

@@ -101,10 +101,22 @@ class TestAuthoring(JourneyCase):
         step = cart_journey.step_ids.filtered("coupon_program_id")
         cart_journey.action_start()
         enrollment = cart_journey.enroll(self.make_order(self.customer))
-        real = step.with_context(smb_journey_preview=True)._prepare_render_contexts(enrollment)[enrollment.id]
-        sample = step._sample_context()
-        self.assertEqual(set(real), set(sample))
-        for key, value in real.items():
-            if isinstance(value, dict):
-                self.assertEqual(set(value), set(sample[key]), key)
-        self.assertEqual(set(real["order"]["lines"][0]), set(sample["order"]["lines"][0]))
+        step = step.with_context(smb_journey_preview=True)
+        providers = step._context_providers()
+        self.assertEqual(set(step._sample_context()), set(providers), "every provider has a name in the sample")
+        self.assertTrue({"order", "cart", "coupon", "tier"} <= step._available_names())
+        for name in step._available_names():
+            real = getattr(step, f"_context_{name}")(enrollment, {enrollment.id: self.env}).get(enrollment.id)
+            sample = getattr(step, f"_sample_{name}")()
+            self.assertEqual(type(real), type(sample), name)
+            if isinstance(sample, dict):
+                self.assertEqual(set(real), set(sample), name)
+                self.assertEqual(set(providers[name].fields), set(sample), f"{name}: the Placeholders tab lists it")
+            elif isinstance(sample, list) and real:
+                self.assertEqual(set(real[0]), set(sample[0]), name)
+        real_order = step._context_order(enrollment, {enrollment.id: self.env})[enrollment.id]
+        self.assertEqual(set(real_order["lines"][0]), set(step._sample_order()["lines"][0]))
+        # a real render builds only what the templates use (tier and recommendations cost queries)
+        rendered = step._prepare_render_contexts(enrollment)[enrollment.id]
+        self.assertEqual(set(rendered), set(providers))
+        self.assertIsNone(rendered["tier"], "the email does not show the tier")

@@ -6,7 +6,7 @@ from odoo.tests import freeze_time, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.smb_journey.models.smb_journey_enrollment import SmbJourneyEnrollment
-from odoo.addons.smb_journey.models.smb_journey_step import SmbJourneyStep
+from odoo.addons.smb_journey.models.smb_journey_step_context import SmbJourneyStep as SmbJourneyStepContext
 
 from .common import JourneyCase
 
@@ -128,14 +128,14 @@ class TestEngine(JourneyCase):
         good, bad = self.env["res.partner"].create([
             {"name": "Good", "email": "good@example.com"}, {"name": "Bad", "email": "bad@example.com"}])
         self.journey.enroll(good | bad)
-        original = SmbJourneyStep._prepare_render_contexts
+        original = SmbJourneyStepContext._prepare_render_contexts
 
         def explode_for_bad(step, enrollments):
             if bad in enrollments.partner_id:
                 raise ValueError("product deleted")
             return original(step, enrollments)
 
-        with patch.object(SmbJourneyStep, "_prepare_render_contexts", explode_for_bad), \
+        with patch.object(SmbJourneyStepContext, "_prepare_render_contexts", explode_for_bad), \
                 mute_logger("odoo.addons.smb_journey.models.smb_journey_step"):
             self.run_engine()
         good_enr = self.journey.enrollment_ids.filtered(lambda e: e.partner_id == good)

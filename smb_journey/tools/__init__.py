@@ -1,3 +1,4 @@
 from .contained import contained
+from . import registry, vocabulary
 
-__all__ = ["contained"]
+__all__ = ["contained", "registry", "vocabulary"]

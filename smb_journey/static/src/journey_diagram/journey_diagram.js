@@ -2,16 +2,8 @@ import { Component } from "@odoo/owl";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
-import { formatFloatTime, formatMonetary } from "@web/views/fields/formatters";
+import { formatMonetary } from "@web/views/fields/formatters";
 import { standardWidgetProps } from "@web/views/widgets/standard_widget_props";
-
-const TYPE_ICONS = {
-    email: "fa-envelope",
-    wait: "fa-hourglass-half",
-    condition: "fa-code-fork",
-    activity: "fa-user-circle",
-    exit: "fa-sign-out",
-};
 
 function selectionLabel(record, fieldName) {
     const value = record.data[fieldName];
@@ -27,9 +19,9 @@ function bySequence(a, b) {
 }
 
 /**
- * One path of the journey: its steps top to bottom; a condition splits into
- * its "yes" and "no" paths (rendered by this same component), which join again
- * before the step that follows the condition.
+ * One path of the journey: its steps top to bottom; a step with outlets (a
+ * condition's yes and no, ...) splits into one path per outlet (rendered by
+ * this same component), which join again before the step that follows it.
  */
 export class JourneyDiagramFlow extends Component {
     static template = "smb_journey.JourneyDiagramFlow";
@@ -65,15 +57,20 @@ export class JourneyDiagram extends Component {
         return selectionLabel(this.props.record, "trigger");
     }
 
-    /** The steps as a tree: [{step, yes: [...], no: [...]}], in run order. */
+    get triggerIcon() {
+        return this.props.record.data.trigger_icon || "fa-play";
+    }
+
+    /** The steps as a tree: [{step, outlets: [{key, label, nodes}]}], in run order. */
     get tree() {
         const steps = this.steps;
         const byId = new Map(steps.filter((s) => s.resId).map((s) => [s.resId, s]));
+        const outletsOf = (step) => step.data.diagram_info?.outlets || [];
         const children = new Map();
         const roots = [];
         for (const step of steps) {
             const parent = byId.get(step.data.parent_id?.id);
-            if (parent && parent !== step && parent.data.step_type === "condition") {
+            if (parent && parent !== step && outletsOf(parent).length) {
                 if (!children.has(parent.resId)) {
                     children.set(parent.resId, []);
                 }
@@ -90,11 +87,20 @@ export class JourneyDiagram extends Component {
                 .map((step) => {
                     seen.add(step.id);
                     const inside = children.get(step.resId) || [];
+                    const outlets = outletsOf(step);
                     return {
                         step,
-                        isCondition: step.data.step_type === "condition",
-                        yes: build(inside.filter((s) => s.data.branch !== "no")),
-                        no: build(inside.filter((s) => s.data.branch === "no")),
+                        outlets: outlets.map((outlet, index) => ({
+                            ...outlet,
+                            // a step on an outlet the step no longer has shows on its first one
+                            nodes: build(
+                                inside.filter(
+                                    (s) =>
+                                        s.data.branch === outlet.key ||
+                                        (index === 0 && !outlets.some((o) => o.key === s.data.branch))
+                                )
+                            ),
+                        })),
                     };
                 });
         const tree = build(roots);
@@ -103,41 +109,16 @@ export class JourneyDiagram extends Component {
         return orphans.length ? tree.concat(build(orphans)) : tree;
     }
 
-    /** What a step's box shows: icon, type, a one-line summary and its numbers. */
+    /** What a step's box shows: icon, type, summary (all from the server) and its numbers. */
     describe(step) {
         const data = step.data;
-        const type = data.step_type;
-        let summary = "";
-        if (type === "wait") {
-            if (data.wait_mode === "until") {
-                const day = data.wait_weekday
-                    ? selectionLabel(step, "wait_weekday")
-                    : _t("the next day");
-                summary = _t("Until %(day)s at %(hour)s", {
-                    day,
-                    hour: formatFloatTime(data.wait_hour || 0),
-                });
-            } else {
-                const amount = data.wait_amount || 0;
-                let unit = selectionLabel(step, "wait_unit").toLowerCase();
-                if (amount === 1 && unit.endsWith("s")) {
-                    unit = unit.slice(0, -1); // "1 day", not "1 days"
-                }
-                summary = _t("For %(amount)s %(unit)s", { amount, unit });
-            }
-        } else if (type === "condition") {
-            summary = selectionLabel(step, "condition_type");
-        } else if (type === "email") {
-            summary = data.subject || "";
-        } else if (type === "activity") {
-            summary = data.activity_summary || "";
-        }
+        const info = data.diagram_info || {};
         const stats = [];
         const add = (label, value, cls = "") => stats.push({ label, value, cls });
         if (data.waiting_count) {
             add(_t("Waiting"), data.waiting_count, "text-info");
         }
-        if (type === "email") {
+        if (info.messages) {
             if (data.queued_count) {
                 add(_t("Queued"), data.queued_count, "text-muted");
             }
@@ -158,10 +139,13 @@ export class JourneyDiagram extends Component {
             add(_t("Errors"), data.error_count, "text-danger");
         }
         return {
-            icon: TYPE_ICONS[type] || "fa-circle",
-            typeLabel: selectionLabel(step, "step_type"),
-            summary,
-            hasCoupon: type === "email" && Boolean(data.coupon_program_id),
+            icon: info.icon || "fa-circle",
+            typeLabel: info.type || selectionLabel(step, "step_type"),
+            summary: info.summary || "",
+            badges: info.badges || [],
+            flags: `${info.messages ? "o_smb_jd_messages" : ""} ${
+                (info.outlets || []).length ? "o_smb_jd_outlets" : ""
+            }`,
             stats,
             clickable: Boolean(step.resId),
         };
@@ -195,5 +179,8 @@ export class JourneyDiagram extends Component {
 
 registry.category("view_widgets").add("smb_journey_diagram", {
     component: JourneyDiagram,
-    fieldDependencies: [{ name: "trigger", type: "selection" }],
+    fieldDependencies: [
+        { name: "trigger", type: "selection" },
+        { name: "trigger_icon", type: "char" },
+    ],
 });
