@@ -34,6 +34,8 @@
         "views/sale_order_views.xml",
         "views/res_config_settings_views.xml",
         "views/mailing_mailing_views.xml",
+        "views/ir_actions_server_views.xml",
+        "views/ir_cron_views.xml",
         "views/smb_journey_menus.xml",
     ],
     "demo": ["demo/smb_journey_demo.xml"],

@@ -23,3 +23,5 @@ from . import account_move
 from . import smb_churn_run
 from . import smb_churn_history
 from . import res_config_settings
+from . import ir_actions_server
+from . import ir_cron
