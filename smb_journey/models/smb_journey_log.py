@@ -9,6 +9,9 @@ LOG_REASONS = [
     # errors
     ("template", "Template error"),
     ("exception", "Step failed"),
+    # bounces, noted on the email's line (a hard one also ends the journeys)
+    ("hard_bounce", "Hard bounce"),
+    ("soft_bounce", "Soft bounce"),
     # steps and exits
     ("waiting", "Waiting"),
     ("branch_yes", "Condition met"),
