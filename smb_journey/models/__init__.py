@@ -10,6 +10,7 @@ from . import smb_journey_event
 from . import mail_blacklist
 from . import mailing_mailing
 from . import mailing_trace
+from . import mail_thread
 from . import mail_mail
 from . import res_partner
 from . import smb_customer_insight_mixin

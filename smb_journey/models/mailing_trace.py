@@ -1,13 +1,49 @@
 from odoo import models
 
+from odoo.addons.mass_mailing.models.mail_thread import BLACKLIST_MAX_BOUNCED_LIMIT
+from odoo.addons.smb_journey.lib import bounce as bounce_lib
+
 
 class MailingTrace(models.Model):
     _inherit = "mailing.trace"
 
     def set_bounced(self, domain=None, bounce_message=False):
-        """A bounced journey email ends the customer's pending journey steps."""
+        """A journey email's bounce is noted on the customer's line of that
+        email in the step log, hard or soft (see ``lib/bounce.py``). A hard
+        bounce ends the customer's journeys; a soft one ends them only once
+        Odoo counts as many bounces of the address as Email Marketing's
+        blacklisting rule does (``message_bounce``, which the mail gateway
+        raises before it marks the traces)."""
         traces = super().set_bounced(domain=domain, bounce_message=bounce_message)
         journey_traces = traces.filtered(lambda t: t.mass_mailing_id.smb_journey_step_id)
         if journey_traces:
-            self.env["smb.journey.enrollment"]._exit_for_emails(journey_traces.mapped("email"), "bounced")
+            report = self.env.context.get("smb_journey_bounce_report") or {}
+            journey_traces._smb_journey_bounced(bounce_lib.classify(text=bounce_message or "", **report))
         return traces
+
+    def _smb_journey_bounced(self, verdict):
+        """Note ``verdict`` (a ``lib.bounce.Bounce``) on these journey traces'
+        step logs and end the journeys of the addresses it kills."""
+        emails = set(self.mapped("email")) - {False}
+        counts = {}
+        if not verdict.hard and emails:
+            # sudo: the bounce count of whoever has the address, as the gateway raised it
+            for partner in self.env["res.partner"].sudo().with_context(active_test=False).search(
+                    [("email_normalized", "in", list(emails)), ("message_bounce", ">=", BLACKLIST_MAX_BOUNCED_LIMIT)]):
+                counts[partner.email_normalized] = max(counts.get(partner.email_normalized, 0), partner.message_bounce)
+        detail = f"{verdict.cause} ({verdict.code})" if verdict.code else verdict.cause
+        # sudo: the step log is the engine's record; a bounce comes in through the mail gateway
+        logs = self.env["smb.journey.log"].sudo().search([("mailing_trace_id", "in", self.ids), ("outcome", "=", "sent")])
+        for log in logs:
+            if log.reason == "hard_bounce" and not verdict.hard:
+                continue  # a later report (a delay notice) does not make a dead address live
+            count = counts.get(log.mailing_trace_id.email)
+            log.write({
+                "reason": "hard_bounce" if verdict.hard else "soft_bounce",
+                "message": self.env._(
+                    "%(detail)s; %(count)s bounces of this address: its journeys end", detail=detail, count=count,
+                ) if count else detail,
+            })
+        dead = emails if verdict.hard else set(counts)
+        if dead:
+            self.env["smb.journey.enrollment"]._exit_for_emails(list(dead), "bounced")

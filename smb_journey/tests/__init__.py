@@ -1,6 +1,7 @@
 from . import test_engine
 from . import test_triggers
 from . import test_delivery
+from . import test_bounces
 from . import test_abandoned_cart
 from . import test_security
 from . import test_concurrency

@@ -43,10 +43,13 @@ class TestDelivery(JourneyCase):
         self.run_engine()
         self.assertEqual(enrollment.log_ids.filtered(lambda l: l.step_id == self.step_hello).reason, "blacklisted")
 
-    def test_bounce_ends_the_journey(self):
+    def test_hard_bounce_ends_the_journey(self):
+        """Only a hard bounce ends the journeys (more in test_bounces)."""
         self.journey.action_start()
         enrollment = self.journey.enroll(self.customer)
         self.run_engine()
+        self.mails(self.step_hello).mailing_trace_ids.set_bounced(bounce_message="Mailbox full")
+        self.assertEqual(enrollment.state, "running", "a soft bounce does not")
         self.mails(self.step_hello).mailing_trace_ids.set_bounced(bounce_message="550 unknown user")
         self.assertEqual(enrollment.state, "exited")
         self.assertEqual(enrollment.exit_reason, "bounced")

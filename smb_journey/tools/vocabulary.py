@@ -32,6 +32,9 @@ REASONS = [
     ("exception", "Step failed"),
     ("journey_error", "Journey filter failed"),
     ("error", "Error"),
+    # bounces, noted on the email's line (a hard one also ends the journeys)
+    ("hard_bounce", "Hard bounce"),
+    ("soft_bounce", "Soft bounce"),
     # a step done
     ("waiting", "Waiting"),
     ("branch_yes", "Condition met"),
