@@ -12,3 +12,4 @@ from . import test_attribution
 from . import test_authoring
 from . import test_shop_safety
 from . import test_events
+from . import test_consent
