@@ -8,6 +8,9 @@ from . import smb_journey_log
 from . import smb_journey_conversion
 from . import smb_journey_event
 from . import mail_blacklist
+from . import mailing_list
+from . import mailing_subscription
+from . import mailing_contact
 from . import mailing_mailing
 from . import mailing_trace
 from . import mail_thread

@@ -23,6 +23,10 @@ class ResPartner(models.Model):
         "Opted Out of Journeys", tracking=True,
         help="Receives no journey email; other emails (orders, invoices) still go out.",
     )
+    smb_consent_confirmed = fields.Boolean(
+        "Consent Confirmed", compute="_compute_smb_consent_confirmed", search="_search_smb_consent_confirmed",
+        help="This email address confirmed a subscription to a double opt-in mailing list (through the link "
+        "emailed to it) and has not unsubscribed from that list since.")
 
     # Loyalty tier, per company (company-dependent), of the commercial partner:
     # its contacts carry a copy. Written by smb.loyalty.tier's recompute only.
@@ -163,6 +167,29 @@ class ResPartner(models.Model):
         # the definition of res.partner._compute_commercial_partner
         domain = Domain("parent_id", "=", False) | Domain("is_company", "=", True)
         return domain if (operator == "in") == (True in value) else ~domain
+
+    def _compute_smb_consent_confirmed(self):
+        confirmed = set(self.with_context(active_test=False).search(
+            [("id", "in", self.ids), ("smb_consent_confirmed", "=", True)]).ids)
+        for partner in self:
+            partner.smb_consent_confirmed = partner.id in confirmed
+
+    def _search_smb_consent_confirmed(self, operator, value):
+        if operator not in ("in", "not in"):
+            return NotImplemented
+        # sudo: consent lives in Email Marketing's lists, which sales staff and journeys' filters may not read
+        Contact = self.env["mailing.contact"].sudo()
+        contacts = Contact._search([
+            ("email_normalized", "!=", False),
+            ("subscription_ids", "any", [("smb_consent_state", "=", "confirmed"), ("opt_out", "=", False)]),
+        ])
+        emails = contacts.subselect(Contact._field_to_sql(contacts.table, "email_normalized", contacts))
+        confirmed = Domain.custom(to_sql=lambda model, alias, query: SQL(
+            "%s IN %s", model._field_to_sql(alias, "email_normalized", query), emails))
+        if (operator == "in") == (True in value):
+            return confirmed
+        # a contact without an email has confirmed nothing
+        return ~(confirmed & Domain("email_normalized", "!=", False))
 
     def _compute_smb_enrollment_count(self):
         counts = dict(self.env["smb.journey.enrollment"]._read_group(

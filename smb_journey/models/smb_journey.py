@@ -96,6 +96,11 @@ class SmbJourney(models.Model):
         help="Customers who may enter; checked again before every step, so a customer "
         "who leaves the audience (e.g. becomes an employee) exits.",
     )
+    consent_required = fields.Boolean(
+        "Consent Required",
+        help="Only contacts who confirmed a double opt-in subscription (a mailing list subscription with the "
+        "same email address, confirmed through the link emailed to them) enter; one who unsubscribes from "
+        "that list leaves at the next step.")
     reentry = fields.Selection(
         [("once", "Only once"), ("after_days", "Again after a delay"), ("always", "Every time")],
         "Re-entry", required=True, default="once",
@@ -624,6 +629,8 @@ class SmbJourney(models.Model):
         if not partners:
             return partners
         domain = Domain("id", "in", partners.ids) & Domain("active", "=", True) & self._parsed("audience_domain")
+        if self.consent_required:
+            domain &= Domain("smb_consent_confirmed", "=", True)
         what = self.env._("The filter %s", self._fields["audience_domain"].string)
         return partners.browse(self._search_as_owner("res.partner", domain, what=what).ids)
 

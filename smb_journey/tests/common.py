@@ -1,7 +1,7 @@
 from contextlib import contextmanager
 
 from odoo.exceptions import ValidationError
-from odoo.tests import TransactionCase
+from odoo.tests import HttpCase, TransactionCase
 
 from odoo.addons.mail.tests.common import MockEmail
 
@@ -84,3 +84,39 @@ class JourneyCase(TransactionCase, MockEmail):
         start = self.env.cr.sql_log_count
         yield counter
         counter["n"] = self.env.cr.sql_log_count - start
+
+
+class ConsentCase(JourneyCase, HttpCase):
+    """JourneyCase with two mailing lists, one asking a double opt-in, a
+    journey that requires consent, and the HTTP server for the signed link."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        List = cls.env["mailing.list"]
+        cls.optin_list = List.create({"name": "Newsletter", "is_public": True, "smb_double_optin": True})
+        cls.plain_list = List.create({"name": "Offers", "is_public": True})
+        cls.journey.consent_required = True
+        cls.journey.action_start()
+
+    def run_cron(self, xmlid):
+        """Run a cron for real: its cursor is this test's (the HTTP server's test mode)."""
+        self.env.ref(xmlid).method_direct_trigger()
+        self.env.invalidate_all()
+
+    def run_engine(self):
+        self.run_cron("smb_journey.ir_cron_journey_engine")
+
+    def send_confirmations(self):
+        self.run_cron("smb_journey.ir_cron_consent_requests")
+
+    def confirmation_mails(self, subscriptions):
+        return self.env["mail.mail"].search(
+            [("model", "=", "mailing.subscription"), ("res_id", "in", subscriptions.ids)])
+
+    def subscribe(self, email, mailing_list, **vals):
+        """A contact added by hand to ``mailing_list``; returns the subscription."""
+        contact = self.env["mailing.contact"].create(dict(
+            {"name": email.split("@")[0].title(), "email": email,
+             "subscription_ids": [(0, 0, {"list_id": mailing_list.id})]}, **vals))
+        return contact.subscription_ids
