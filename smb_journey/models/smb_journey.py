@@ -927,14 +927,12 @@ class SmbJourney(models.Model):
         journeys = self.sudo().search([
             ("trigger", "in", scanning), ("state", "=", "running"), ("company_id.active", "=", True)])
         for journey in journeys:
+            started = fields.Datetime.now()
             with journey._isolated() as ok:
                 getattr(journey, f"_scan_{journey.trigger}")()
             if ok:
-                journey._scanned()
-
-    def _scanned(self):
-        """A scan went through: the next one reads only what changed since."""
-        self.scanned_at = fields.Datetime.now()
+                # when the scan started: what changed while it ran is read again next time
+                journey.scanned_at = started
 
     def _scan_cart_abandoned(self):
         """Enrol carts that became abandoned since the last scan.

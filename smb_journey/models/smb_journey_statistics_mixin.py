@@ -5,29 +5,30 @@ MAIL_COUNTS = ("queued", "sent", "delivered", "opened", "clicked", "replied", "b
 
 
 class SmbJourneyStatisticsMixin(models.AbstractModel):
-    """The email and sales numbers of a journey or of one of its steps.
+    """The message and sales numbers of a journey or of one of its steps.
 
-    Emails are counted exactly as Email Marketing counts the same emails (the
-    traces of the steps' technical mailings), so both screens agree; the
-    rates use its denominator (emails not cancelled, bounced or failed).
+    Messages (emails, and any step type that declares a ``mailing_type``) are
+    counted exactly as Email Marketing counts the same mailings (the traces
+    of the steps' technical mailings), so both screens agree; the rates use
+    its denominator (messages not cancelled, bounced or failed).
     Conversions are the distinct orders credited, with their revenue. An
     inheriting model says what each record sums in ``_statistics_scope()``."""
 
     _name = "smb.journey.statistics.mixin"
-    _description = "Journey Email and Sales Numbers"
+    _description = "Journey Message and Sales Numbers"
 
     currency_id = fields.Many2one("res.currency")  # the inheriting models' own, related to their company
-    queued_count = fields.Integer("Queued", compute="_compute_mail_statistics", help="Emails waiting in the mail queue.")
-    sent_count = fields.Integer("Sent", compute="_compute_mail_statistics", help="Emails that left the mail queue.")
+    queued_count = fields.Integer("Queued", compute="_compute_mail_statistics", help="Messages waiting in the queue.")
+    sent_count = fields.Integer("Sent", compute="_compute_mail_statistics", help="Messages that left the queue.")
     delivered_count = fields.Integer("Delivered", compute="_compute_mail_statistics")
     opened_count = fields.Integer("Opened", compute="_compute_mail_statistics")
     clicked_count = fields.Integer("Clicked", compute="_compute_mail_statistics")
     replied_count = fields.Integer("Replied", compute="_compute_mail_statistics")
     bounced_count = fields.Integer("Bounced", compute="_compute_mail_statistics")
     failed_count = fields.Integer(
-        "Failed", compute="_compute_mail_statistics", help="Emails the mail server could not send.")
+        "Failed", compute="_compute_mail_statistics", help="Messages the server could not send.")
     converted_count = fields.Integer(
-        "Conversions", compute="_compute_mail_statistics", help="Orders credited to these emails.")
+        "Conversions", compute="_compute_mail_statistics", help="Orders credited to these messages.")
     revenue = fields.Monetary(compute="_compute_mail_statistics", currency_field="currency_id")
     open_rate = fields.Float("Open Rate (%)", compute="_compute_mail_statistics")
     click_rate = fields.Float("Click Rate (%)", compute="_compute_mail_statistics")
