@@ -38,8 +38,12 @@ class SmbJourneyStep(models.Model):
             available = step._available_names() if step.journey_id else set()
             rows = Markup()
             for name, provider in providers.items():
-                names = Markup(", ").join(
-                    Markup("<code>%s</code>") % (f"{name}.{f}" if f else name) for f in (provider.fields or ("",)))
+                if provider.many:
+                    names = Markup("<code>%s</code> %s ") % (name, self.env._("(a list), each with")) + Markup(
+                        ", ").join(Markup("<code>%s</code>") % f for f in provider.fields)
+                else:
+                    names = Markup(", ").join(
+                        Markup("<code>%s</code>") % (f"{name}.{f}" if f else name) for f in (provider.fields or ("",)))
                 note = Markup("") if name in available else Markup(' <span class="text-muted">(%s)</span>') % (
                     self.env._("not in this journey: use it inside data-smb-if=\"%s\"", name))
                 rows += Markup("<tr><td>%s</td><td>%s%s</td></tr>") % (names, provider.label, note)
@@ -82,7 +86,9 @@ class SmbJourneyStep(models.Model):
             "tier": Provider(_("The customer's loyalty tier"), always=True, fields=(
                 "name", "benefits", "since", "spend", "order_count", "grace_until", "next_name", "to_next",
                 "orders_to_next", "reward_code", "reward_description", "reward_expires")),
-            "recommendations": Provider(_("Products to recommend"), always=True, fields=(
+            "recommendations": Provider(_(
+                "Products the customer has not bought, related to the order or to what they bought; "
+                "e.g. data-smb-for=\"product in recommendations\""), always=True, many=True, fields=(
                 "name", "price", "url", "image_url")),
         }
 

@@ -115,9 +115,12 @@ class Provider:
     :param requires: when not ``always``: the step field that makes it
         available (a coupon program), else a trigger must list it in its
         ``context``
+    :param fields: the keys of its value (of each item when ``many``)
+    :param many: its value is a list (``data-smb-for="product in recommendations"``)
     """
 
     label: str
     always: bool = False
     requires: str = ""
     fields: tuple = field(default_factory=tuple)
+    many: bool = False
