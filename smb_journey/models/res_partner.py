@@ -17,6 +17,10 @@ SHARED_COLUMNS = TIER_COLUMNS + CHURN_COLUMNS
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
+    # the segment trigger reads the customers changed since its last pass:
+    # without it, that is a scan of every contact at every engine pass
+    _smb_write_date_idx = models.Index("(write_date)")
+
     smb_enrollment_ids = fields.One2many("smb.journey.enrollment", "partner_id", "Journeys")
     smb_enrollment_count = fields.Integer("Journey Count", compute="_compute_smb_enrollment_count")
     smb_journey_optout = fields.Boolean(
