@@ -134,6 +134,48 @@ class TestTriggerBrowse(JourneyCase, BrowseMixin):
         self.assertEqual((self.entered().state, self.entered().exit_reason), ("exited", "browse_carted"))
         self.assertFalse(self.mails(self.journey_browse_emails[1]), "no second reminder")
 
+    def test_views_on_another_website_do_not_enter_a_journey_of_one_website(self):
+        other = self.env["website"].create({"name": "Second shop"})
+        self.journey_browse.website_id = other
+        self.view(self.ann, self.product, T0)
+        with freeze_time(T0 + timedelta(hours=3)):
+            self.run_engine()
+        self.assertFalse(self.entered())
+        self.journey_browse.website_id = self.website
+        with freeze_time(T0 + timedelta(hours=4)):
+            self.run_engine()
+        self.assertEqual(len(self.entered()), 1)
+
+    def test_a_visitor_deleted_mid_journey_ends_it_cleanly(self):
+        """website's cron deletes visitors inactive for long, and their views with them."""
+        self.view(self.ann, self.product, T0)
+        with freeze_time(T0 + timedelta(hours=3)):
+            self.run_engine()
+        self.ann.unlink()
+        with freeze_time(T0 + timedelta(days=2, hours=4)):
+            self.run_engine()
+        self.assertEqual((self.entered().state, self.entered().exit_reason), ("exited", "record_deleted"))
+        self.assertFalse(self.mails(self.journey_browse_emails[1]))
+
+    def test_a_scan_costs_the_same_for_one_visit_or_many(self):
+        def scan_queries():
+            with freeze_time(T0 + timedelta(hours=3)), self.count_queries() as counter:
+                self.journey_browse._scan_browse_abandoned()
+            return counter["n"]
+
+        self.view(self.ann, self.product, T0)
+        one = scan_queries()
+        self.assertEqual(len(self.entered()), 1)
+        customers = self.env["res.partner"].create([
+            {"name": f"Customer {i}", "email": f"customer{i}@example.com"} for i in range(8)])
+        for customer in customers:
+            visitor = self.visitor(self.env, customer)
+            self.view(visitor, self.product, T0)
+            self.view(visitor, self.teapot, T0 + timedelta(minutes=5))
+        self.env.flush_all()
+        self.assertLessEqual(scan_queries(), one)
+        self.assertEqual(len(self.entered()), 9)
+
     def test_the_journey_form_shows_the_delay_and_the_website(self):
         self.assertIn(",browse_hours,", self.journey_browse.trigger_params)
         self.assertIn(",website_id,", self.journey_browse.trigger_params)
