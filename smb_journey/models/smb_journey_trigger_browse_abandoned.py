@@ -80,9 +80,9 @@ class SmbJourney(models.Model):
         now = fields.Datetime.now()
         delay = timedelta(hours=self.browse_hours)
         due = now - delay
-        # the first scan: visits still fresh when the journey was started
-        lower = self.scanned_at - delay - SCAN_MARGIN if self.scanned_at else self.date_start - delay
-        lower = max(lower, self.date_start - delay)
+        # visits that ended after this were not yet due at the previous scan
+        # (the first: still fresh when the journey was started)
+        lower = max(self.date_start, (self.scanned_at or self.date_start) - SCAN_MARGIN) - delay
         read_from = lower - VISIT_SPAN
         if self.website_id:
             websites = SQL("v.website_id = %s", self.website_id.id)
@@ -200,13 +200,17 @@ class SmbJourneyStep(models.Model):
 
     def _context_viewed_products(self, enrollments, envs):
         visits = enrollments.filtered(lambda e: e.res_model == "website.track")
-        products = self.journey_id._browse_visit_products(set(visits.mapped("res_id")))
-        # sudo: the customer's own views, for their email, whoever runs the engine
-        Product = self.env["product.product"].sudo()
+        viewed = self.journey_id._browse_visit_products(set(visits.mapped("res_id")))
+        # sudo: the customer's own views, for their email, whoever runs the engine;
+        # a product no longer sold on the website since is left out
+        on_sale = self.env["product.product"].sudo().search([
+            ("id", "in", list({pid for ids in viewed.values() for pid in ids})),
+            ("sale_ok", "=", True), ("is_published", "=", True)])
+        by_id = {product.id: product for product in on_sale}
         base_url = self._base_url()
         return {
-            e.id: [_product_context(envs[e.id], product, base_url)
-                   for product in Product.browse(products.get(e.res_id, [])).exists()]
+            e.id: [_product_context(envs[e.id], by_id[pid], base_url) for pid in viewed.get(e.res_id, [])
+                   if pid in by_id]
             for e in visits
         }
 

@@ -134,6 +134,21 @@ class TestTriggerBrowse(JourneyCase, BrowseMixin):
         self.assertEqual((self.entered().state, self.entered().exit_reason), ("exited", "browse_carted"))
         self.assertFalse(self.mails(self.journey_browse_emails[1]), "no second reminder")
 
+    def test_the_email_leaves_out_what_went_into_a_cart_or_off_the_shop(self):
+        mug = self.env["product.product"].create({
+            "name": "Stoneware Mug", "list_price": 18.0, "sale_ok": True, "is_published": True, "type": "consu"})
+        self.view(self.ann, self.product, T0)
+        self.view(self.ann, self.teapot, T0 + timedelta(minutes=2))
+        self.view(self.ann, mug, T0 + timedelta(minutes=4))
+        self.make_order(self.customer)  # the Espresso Cup goes into a cart
+        mug.is_published = False
+        with freeze_time(T0 + timedelta(hours=3)):
+            self.run_engine()
+        body = self.mails(self.journey_browse_emails[0]).body_html
+        self.assertIn("Cast Iron Teapot", body)
+        self.assertNotIn("Espresso Cup", body)
+        self.assertNotIn("Stoneware Mug", body)
+
     def test_views_on_another_website_do_not_enter_a_journey_of_one_website(self):
         other = self.env["website"].create({"name": "Second shop"})
         self.journey_browse.website_id = other
