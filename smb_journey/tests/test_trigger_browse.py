@@ -149,6 +149,18 @@ class TestTriggerBrowse(JourneyCase, BrowseMixin):
         self.assertNotIn("Espresso Cup", body)
         self.assertNotIn("Stoneware Mug", body)
 
+    def test_views_before_signing_in_count_once_website_moves_them_to_the_customer(self):
+        anonymous = self.visitor(self.env)
+        first = self.view(anonymous, self.teapot, T0)
+        with freeze_time(T0 + timedelta(hours=3)):
+            self.run_engine()
+        self.assertFalse(self.entered(), "nobody to write to yet")
+        with freeze_time(T0 + timedelta(hours=5)):
+            anonymous._merge_visitor(self.ann)  # what website does when she signs in
+        with freeze_time(T0 + timedelta(hours=6)):
+            self.run_engine()
+        self.assertEqual((self.entered().partner_id, self.entered().res_id), (self.customer, first.id))
+
     def test_views_on_another_website_do_not_enter_a_journey_of_one_website(self):
         other = self.env["website"].create({"name": "Second shop"})
         self.journey_browse.website_id = other
