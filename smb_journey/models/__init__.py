@@ -31,3 +31,5 @@ from . import ir_actions_server
 from . import ir_cron
 from . import smb_journey_segment_member
 from . import smb_journey_trigger_segment
+from . import website_track
+from . import smb_journey_trigger_browse_abandoned

@@ -70,7 +70,7 @@ class SmbJourney(models.Model):
     trigger_icon = fields.Char(compute="_compute_trigger_flags")
     website_id = fields.Many2one(
         "website", check_company=True,
-        help="Abandoned carts of this website only; all websites of the company when empty.",
+        help="Abandoned carts (or product views) of this website only; all websites of the company when empty.",
     )
     tier_id = fields.Many2one(
         "smb.loyalty.tier", "Tier", check_company=True,

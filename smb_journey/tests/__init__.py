@@ -16,3 +16,4 @@ from . import test_events
 from . import test_server_actions
 from . import test_consent
 from . import test_trigger_segment
+from . import test_trigger_browse
