@@ -41,6 +41,7 @@
         "views/mailing_subscription_views.xml",
         "views/mailing_contact_views.xml",
         "views/mailing_consent_templates.xml",
+        "views/portal_templates.xml",
         "views/smb_journey_menus.xml",
     ],
     "demo": ["demo/smb_journey_demo.xml"],
