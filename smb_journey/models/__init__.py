@@ -29,3 +29,4 @@ from . import smb_churn_history
 from . import res_config_settings
 from . import ir_actions_server
 from . import ir_cron
+from . import smb_journey_trigger_dates
