@@ -91,6 +91,7 @@ class SmbJourney(models.Model):
             value = SQL("p.%s", SQL.identifier(field.name))
         local = self.date_source == "anniversary" or (field is not None and field.type == "datetime")
         born = SQL("(x.value AT TIME ZONE 'UTC' AT TIME ZONE x.tz)::date") if local else SQL("x.value")
+        # the entry keys of dates_lib.entry_key, made in SQL to skip the occasions already entered
         if yearly:
             # 29 February is also matched by 28 February of a year without one
             match = SQL("to_char(c.born, 'MM-DD') = d.md AND EXTRACT(YEAR FROM d.occasion) > EXTRACT(YEAR FROM c.born)")
@@ -98,7 +99,8 @@ class SmbJourney(models.Model):
         else:
             match = SQL("c.born = d.occasion AND d.md = to_char(d.occasion, 'MM-DD')")
             key = SQL("%s || to_char(d.occasion, 'YYYY-MM-DD')", f"date:{field.name}:")
-        self.env["res.partner"].flush_model()
+        self.env["res.partner"].flush_model(
+            ["active", "email", "company_id", "tz", "smb_birthday"] + ([field.name] if field else []))
         self.env["sale.order"].flush_model(["partner_id", "date_order", "state", "company_id"])
         self.env["smb.journey.enrollment"].flush_model(["journey_id", "partner_id", "entry_key"])
         rows = self.env.execute_query(SQL(

@@ -122,6 +122,28 @@ class TestTriggerDates(DateTriggerCase):
         self.assertEqual(self.entered(journey).partner_id, self.customer)
         self.assertEqual(self.entered(journey).entry_key, "anniversary:2027")
         self.assertIn("Already 1 year(s) together", self.mails(journey.step_ids).body_html)
+    def test_shipped_birthday_journey(self):
+        """Happy Birthday: a personal coupon on the day, a reminder five days
+        later only to who has not ordered since."""
+        journey = self.env.ref("smb_journey.journey_birthday")
+        self.assertEqual(journey.state, "draft")
+        self.start(journey, "2027-01-15 06:00:00")
+        self.scan("2027-01-15 08:05:00")
+        email, __, reminder = journey.step_ids.sorted("sequence")
+        mail = self.mails(email)
+        self.assertEqual(mail.subject, "Happy birthday, Lea! A gift inside")
+        coupon = self.env["loyalty.card"].search([
+            ("partner_id", "=", self.brussels.id), ("program_id", "=", email.coupon_program_id.id)])
+        self.assertEqual(len(coupon), 1)
+        self.assertIn(coupon.code, mail.body_html)
+        self.scan("2027-01-15 14:05:00")  # Mia's 09:00 in New York; she orders the next day
+        with freeze_time("2027-01-16 10:00:00"):
+            self.make_order(self.new_york).action_confirm()
+        self.scan("2027-01-20 08:00:00")
+        self.assertFalse(self.mails(reminder))
+        self.scan("2027-01-20 15:00:00")  # five days after each of them
+        self.assertEqual(self.mails(reminder).mapped("subject"), ["Lea, your birthday gift is still waiting"])
+
 
 @tagged("post_install", "-at_install")
 class TestTriggerDateField(DateTriggerCase):
