@@ -22,6 +22,7 @@
         "data/smb_journey_vip_welcome_data.xml",
         "data/smb_journey_win_back_data.xml",
         "data/smb_journey_browse_abandonment_data.xml",
+        "data/smb_journey_birthday_data.xml",
         "wizard/smb_journey_enroll_wizard_views.xml",
         "views/smb_journey_step_views.xml",
         "views/smb_journey_enrollment_views.xml",
@@ -42,12 +43,14 @@
         "views/mailing_subscription_views.xml",
         "views/mailing_contact_views.xml",
         "views/mailing_consent_templates.xml",
+        "views/portal_templates.xml",
         "views/smb_journey_menus.xml",
     ],
     "demo": [
         "demo/smb_journey_demo.xml",
         "demo/smb_journey_segment_demo.xml",
         "demo/smb_journey_browse_abandonment_demo.xml",
+        "demo/smb_journey_dates_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

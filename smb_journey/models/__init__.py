@@ -33,3 +33,4 @@ from . import smb_journey_segment_member
 from . import smb_journey_trigger_segment
 from . import website_track
 from . import smb_journey_trigger_browse_abandoned
+from . import smb_journey_trigger_dates

@@ -31,6 +31,10 @@ class ResPartner(models.Model):
         "Consent Confirmed", compute="_compute_smb_consent_confirmed", search="_search_smb_consent_confirmed",
         help="This email address confirmed a subscription to a double opt-in mailing list (through the link "
         "emailed to it) and has not unsubscribed from that list since.")
+    smb_birthday = fields.Date(
+        "Birthday", copy=False,
+        help="Journeys with the Birthday trigger greet the customer on this day every year (29 February: "
+        "on 28 February in other years). The customer can set it in their account on the website.")
 
     # Loyalty tier, per company (company-dependent), of the commercial partner:
     # its contacts carry a copy. Written by smb.loyalty.tier's recompute only.
@@ -277,3 +281,8 @@ class ResPartner(models.Model):
             "target": "new",
             "context": {"default_partner_ids": self.ids},
         }
+
+    @api.model
+    def _get_frontend_writable_fields(self):
+        """Customers set their own birthday in their account on the website."""
+        return super()._get_frontend_writable_fields() | {"smb_birthday"}

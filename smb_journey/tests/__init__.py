@@ -17,3 +17,4 @@ from . import test_server_actions
 from . import test_consent
 from . import test_trigger_segment
 from . import test_trigger_browse
+from . import test_trigger_dates
