@@ -91,7 +91,7 @@ class SmbJourney(models.Model):
         # sudo: carts of every customer, read for the journey's own bookkeeping
         carts = self.env["sale.order"].sudo().search([
             ("is_abandoned_cart", "=", True), ("company_id", "=", self.company_id.id),
-            ("date_order", ">=", max(filter(None, (since, self.date_start)))),
+            ("date_order", ">=", since),
             ("partner_id.email", "!=", False),
         ])
         if not carts:
