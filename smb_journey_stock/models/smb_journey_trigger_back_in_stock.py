@@ -61,7 +61,8 @@ class SmbJourney(models.Model):
         of_company = Domain("company_id", "in", (False, company.id)) & Domain("is_storable", "=", True)
         subscribed = Product.search(of_company & Domain("stock_notification_partner_ids", "!=", False))
         cart_pairs = self._back_in_stock_cart_pairs()
-        candidates = subscribed | Product.union(*(product for product, __ in cart_pairs))
+        in_carts = Product.browse({product.id for product, __ in cart_pairs})
+        candidates = subscribed | in_carts
         if candidates:
             what = self.env._("The filter %s", self._fields["trigger_domain"].string)
             candidates = Product.browse(self._search_as_owner(
@@ -73,13 +74,14 @@ class SmbJourney(models.Model):
         key_date = fields.Datetime.now().date().isoformat()
         pairs = {(partner, product) for product in available & subscribed
                  for partner in product.stock_notification_partner_ids}
-        pairs |= {(partner, product) for product, partner in cart_pairs if product in available & watched}
+        back_ids = set((available & watched).ids)  # sold out at the last scan, available now
+        pairs |= {(partner, product) for product, partner in cart_pairs if product.id in back_ids}
         if pairs:
             self._enroll_pairs([
                 (partner, product.with_env(self.env), f"product.product,{product.id}:{key_date}")
                 for partner, product in sorted(pairs, key=lambda pair: (pair[1].id, pair[0].id))])
             self._back_in_stock_unsubscribe(pairs, key_date)
-        sold_out = (candidates - available) & Product.union(*(product for product, __ in cart_pairs))
+        sold_out = (candidates - available) & in_carts
         if sold_out != watched:
             self.back_in_stock_sold_out_ids = sold_out
 

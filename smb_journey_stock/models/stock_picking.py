@@ -17,7 +17,8 @@ class StockPicking(models.Model):
         return res
 
     def action_cancel(self):
-        # the rest of an order that will never ship: what was delivered is all
+        # the rest of an order that will never ship: what was delivered is all.
+        # An order with nothing delivered (cancelled whole) writes no event.
         res = super().action_cancel()
-        self._smb_notify_delivery()
+        self.filtered(lambda p: any(q.state == "done" for q in p.sale_id.picking_ids))._smb_notify_delivery()
         return res

@@ -110,6 +110,12 @@ class TestBackInStock(StockJourneyCase):
         self.assertEqual((enrollment.state, enrollment.exit_reason), ("exited", "sold_out_again"))
         self.assertFalse(self.mails(self.email_reminder), "no reminder for what cannot be bought")
 
+    def test_shipped_journey_and_its_parameter(self):
+        journey = self.env.ref("smb_journey_stock.journey_back_in_stock")
+        self.assertIn(",back_in_stock_cart_days,", journey.trigger_params, "the form shows the parameter")
+        self.assertEqual(journey.record_model, "product.product")
+        self.assertIn("product", journey.step_ids[:1]._available_names(), "emails may use the product")
+
     def test_reminder_two_days_later_while_in_stock(self):
         self.storable.stock_notification_partner_ids = self.customer
         with freeze_time(T0):
