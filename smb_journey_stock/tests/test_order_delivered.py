@@ -101,9 +101,32 @@ class TestOrderDelivered(StockJourneyCase):
         self.assertEqual((enrollment.state, enrollment.exit_reason), ("exited", "cancelled"))
         self.assertFalse(self.mails(self.review_email))
 
+    def test_only_deliveries_of_orders_write_an_event(self):
+        def delivered_events():
+            return self.env["smb.journey.event"].search_count([("kind", "=", "order_delivered")])
+
+        before = delivered_events()
+        receipt = self.env["stock.picking"].create({
+            "picking_type_id": self.warehouse.in_type_id.id,
+            "location_id": self.env.ref("stock.stock_location_suppliers").id,
+            "location_dest_id": self.warehouse.lot_stock_id.id,
+            "move_ids": [(0, 0, {"product_id": self.storable.id, "product_uom_qty": 3,
+                                 "location_id": self.env.ref("stock.stock_location_suppliers").id,
+                                 "location_dest_id": self.warehouse.lot_stock_id.id})],
+        })
+        receipt.action_confirm()
+        self.deliver(receipt)
+        self.assertEqual(receipt.state, "done")
+        order = self.confirmed_order()
+        order._action_cancel()
+        self.assertEqual(delivered_events(), before, "a receipt, an order cancelled undelivered: no event")
+
     def test_post_purchase_journey_no_longer_asks_for_the_review(self):
         post_purchase = self.env.ref("smb_journey.journey_post_purchase")
         self.assertEqual(post_purchase.state, "draft")
         self.assertEqual(post_purchase.step_ids.sorted("sequence").mapped("name"),
                          ["Thank you", "Wait 14 days", "Related products"])
         self.assertFalse(self.env["smb.journey"]._stock_hand_over_review_request(), "done once, at install")
+        review = self.env.ref("smb_journey.journey_post_purchase_step_email_2")
+        self.assertFalse(review.journey_id.active, "kept in an archived journey, so an update does not bring it back")
+        self.assertEqual(review.journey_id.step_ids.mapped("name"), ["Wait 7 days", "Review request"])
