@@ -43,8 +43,7 @@ class SmbJourneyEvent(models.Model):
 
     _pending_idx = models.Index("(id) WHERE state = 'pending'")
 
-    kind = fields.Selection(
-        [(kind, label) for kind, (label, __, __) in EVENT_KINDS.items()], required=True, readonly=True)
+    kind = fields.Selection(selection="_kind_selection", required=True, readonly=True)
     res_id = fields.Many2oneReference("Record ID", model_field="res_model", required=True, readonly=True)
     res_model = fields.Char("Model", compute="_compute_res_model")
     company_id = fields.Many2one(
@@ -57,10 +56,21 @@ class SmbJourneyEvent(models.Model):
     error_message = fields.Text("Problem", readonly=True)
     attempts = fields.Integer(readonly=True)
 
+    @api.model
+    def _event_kinds(self):
+        """{kind: (label, model, handler)}: EVENT_KINDS, extended with super()
+        by the modules that add a kind (the Inventory bridge's deliveries)."""
+        return dict(EVENT_KINDS)
+
+    @api.model
+    def _kind_selection(self):
+        return [(kind, label) for kind, (label, __, __) in self._event_kinds().items()]
+
     @api.depends("kind")
     def _compute_res_model(self):
+        kinds = self._event_kinds()
         for event in self:
-            event.res_model = EVENT_KINDS[event.kind][1] if event.kind else False
+            event.res_model = kinds[event.kind][1] if event.kind in kinds else False
 
     def _compute_display_name(self):
         labels = dict(self._fields["kind"]._description_selection(self.env))
@@ -182,9 +192,10 @@ class SmbJourneyEvent(models.Model):
 
     def _run_handlers(self):
         # sudo: the journeys' own bookkeeping, whoever's action queued the event
+        kinds = self._event_kinds()
         for (kind, company, imported), events in self.sudo().grouped(
                 lambda e: (e.kind, e.company_id, e.imported)).items():
-            __, model, handler = EVENT_KINDS[kind]
+            __, model, handler = kinds[kind]
             records = self.env[model].sudo().browse(set(events.mapped("res_id"))).exists()
             if records:
                 events = events.with_company(company) if company else events
