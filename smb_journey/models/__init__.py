@@ -29,3 +29,5 @@ from . import smb_churn_history
 from . import res_config_settings
 from . import ir_actions_server
 from . import ir_cron
+from . import smb_journey_trigger_lead
+from . import smb_journey_step_lead
