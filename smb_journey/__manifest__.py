@@ -21,6 +21,7 @@
         "data/smb_journey_post_purchase_data.xml",
         "data/smb_journey_vip_welcome_data.xml",
         "data/smb_journey_win_back_data.xml",
+        "data/smb_journey_lead_nurture_data.xml",
         "wizard/smb_journey_enroll_wizard_views.xml",
         "views/smb_journey_step_views.xml",
         "views/smb_journey_enrollment_views.xml",
@@ -43,7 +44,7 @@
         "views/mailing_consent_templates.xml",
         "views/smb_journey_menus.xml",
     ],
-    "demo": ["demo/smb_journey_demo.xml"],
+    "demo": ["demo/smb_journey_demo.xml", "demo/smb_journey_lead_nurture_demo.xml"],
     "assets": {
         "web.assets_backend": [
             "smb_journey/static/src/**/*",
