@@ -1,10 +1,14 @@
+import psycopg2.errors
+
 from odoo import api, fields, models
 from odoo.fields import Domain
-from odoo.tools import format_amount, format_date
+from odoo.tools import SQL, format_amount, format_date
 
 from odoo.addons.smb_journey.tools.registry import Trigger
 
 LEAD_TRIGGERS = ("lead_created", "lead_stage_reached")
+# the shop event that fires a trigger again (see smb_journey_event.py)
+LEAD_EVENT = {"lead_created": "lead_created", "lead_stage_reached": "lead_moved"}
 
 
 class SmbJourney(models.Model):
@@ -97,11 +101,18 @@ class SmbJourney(models.Model):
         on conversion, so the next event of the lead finds it.
 
         Runs in the events cron (the handlers), never in the transaction
-        that creates the lead: a concurrent run that links the same lead
-        fails on the lead's row and is retried, so one contact is made."""
+        that creates the lead. Two workers taking two events of one lead
+        make one contact: the leads are locked first; a lead that a
+        concurrent transaction linked meanwhile is left to a new shop event,
+        which the next pass reads with that contact."""
         # sudo: the journeys' bookkeeping links the lead to its contact, whoever created it
         leads = leads.sudo()
         orphans = leads.filtered(lambda lead: not lead.partner_id and lead.email_normalized)
+        busy = self._lock_leads(orphans)
+        if busy:
+            orphans -= busy
+            leads -= busy
+            self.env["smb.journey.event"]._enqueue(LEAD_EVENT.get(self.trigger, "lead_created"), busy)
         if orphans:
             Partner = self.env["res.partner"].sudo()
             known = {}
@@ -116,6 +127,32 @@ class SmbJourney(models.Model):
             # crm's own conversion: a contact (and its company) from the lead's details
             orphans.filtered(lambda lead: not lead.partner_id)._handle_partner_assignment(create_missing=True)
         return {lead.id: lead.partner_id for lead in leads if lead.partner_id}
+
+    @api.model
+    def _lock_leads(self, leads):
+        """Lock ``leads`` (waiting for a transaction that holds them); return
+        those a concurrent transaction changed after this one's snapshot,
+        which cannot be locked under REPEATABLE READ. Row by row only then."""
+        cr = self.env.cr
+
+        def lock(ids):
+            with cr.savepoint(flush=False):
+                cr.execute(SQL("SELECT id FROM crm_lead WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE", ids),
+                           log_exceptions=False)
+
+        if not leads:
+            return leads
+        try:
+            lock(leads.ids)
+            return leads.browse()
+        except psycopg2.errors.SerializationFailure:
+            busy = leads.browse()
+            for lead in leads:
+                try:
+                    lock([lead.id])
+                except psycopg2.errors.SerializationFailure:
+                    busy |= lead
+            return busy
 
     # ------------------------------------------------------------
     # WHO LEAVES: won or lost, asked before every step and at once
