@@ -27,7 +27,7 @@ class CrmLead(models.Model):
             self.env["smb.journey.event"]._enqueue("lead_created", self)
         elif "stage_id" in vals:
             self.env["smb.journey.event"]._enqueue("lead_moved", self)
-        elif "probability" in vals and not vals["probability"] or vals.get("lost_reason_id"):
+        elif ("probability" in vals and not vals["probability"]) or vals.get("lost_reason_id"):
             self.env["smb.journey.event"]._enqueue("lead_closed", self)
         return res
 

@@ -285,4 +285,5 @@ class SmbJourneyEvent(models.Model):
         self.env["smb.journey"]._fire_trigger("lead_stage_reached", leads, happened=self._happened())
 
     def _handle_leads_closed(self, leads, imported=False):
+        """Marked as lost: its journeys end now, not at their next step."""
         self.env["smb.journey"]._on_leads_changed(leads)

@@ -82,17 +82,18 @@ class SmbJourney(models.Model):
         and stage (moved back and forth, it does not enter again)."""
         if self.trigger not in LEAD_TRIGGERS or not pairs:
             return super()._enroll_pairs(pairs, lead=lead, manual=manual)
-        leads = self.env["crm.lead"].union(*(r for __, r, *__ in pairs if r and r._name == "crm.lead"))
+        leads = self.env["crm.lead"].union(*(pair[1] for pair in pairs if pair[1] and pair[1]._name == "crm.lead"))
         customers = self._lead_customers(leads)
-        stage = self.trigger == "lead_stage_reached"
-        pairs = [
-            (customers.get(r.id, p), r, *(k or ([f"crm.lead,{r.id}:stage:{r.stage_id.id}"] if stage else [])))
-            if r and r._name == "crm.lead" else (p, r, *k)
-            for p, r, *k in pairs
-        ]
-        return super()._enroll_pairs(pairs, lead=lead, manual=manual)
+        per_stage = self.trigger == "lead_stage_reached"
+        resolved = []
+        for partner, record, *key in pairs:
+            if record and record._name == "crm.lead":
+                partner = customers.get(record.id, partner)
+                if per_stage and not key:
+                    key = [f"crm.lead,{record.id}:stage:{record.stage_id.id}"]
+            resolved.append((partner, record, *key))
+        return super()._enroll_pairs(resolved, lead=lead, manual=manual)
 
-    @api.model
     def _lead_customers(self, leads):
         """{lead id: customer}: the lead's customer; for a lead with only an
         email address, the contact of that address, else a contact created
