@@ -34,3 +34,5 @@ from . import smb_journey_trigger_segment
 from . import website_track
 from . import smb_journey_trigger_browse_abandoned
 from . import smb_journey_trigger_dates
+from . import smb_journey_trigger_lead
+from . import smb_journey_step_lead

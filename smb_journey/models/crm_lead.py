@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.fields import Domain
 
 
@@ -9,6 +9,27 @@ class CrmLead(models.Model):
     _inherit = ["crm.lead", "smb.customer.insight.mixin"]
 
     smb_enrollment_count = fields.Integer("Journey Count", compute="_compute_smb_enrollment_count")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        leads = super().create(vals_list)
+        # the lead nurturing journeys: in the events cron (see smb.journey.event)
+        self.env["smb.journey.event"]._enqueue("lead_created", leads)
+        return leads
+
+    def write(self, vals):
+        """One shop event per write, the one that matters most: converted
+        into an opportunity (which also says its stage), else moved to a
+        stage (a won stage ends the journeys), else lost (crm writes the
+        probability 0 of Mark as Lost after archiving)."""
+        res = super().write(vals)
+        if vals.get("type") == "opportunity":
+            self.env["smb.journey.event"]._enqueue("lead_created", self)
+        elif "stage_id" in vals:
+            self.env["smb.journey.event"]._enqueue("lead_moved", self)
+        elif ("probability" in vals and not vals["probability"]) or vals.get("lost_reason_id"):
+            self.env["smb.journey.event"]._enqueue("lead_closed", self)
+        return res
 
     def _compute_smb_enrollment_count(self):
         """Journeys of the lead itself or of its customer's company: one query for all leads."""

@@ -21,6 +21,9 @@ EVENT_KINDS = {
     "order_cancelled": ("Order cancelled", "sale.order", "_handle_orders_cancelled"),
     "credit_note": ("Credit note posted or reset", "account.move", "_handle_credit_notes"),
     "partner_created": ("Contact created", "res.partner", "_handle_partners_created"),
+    "lead_created": ("Lead created or converted", "crm.lead", "_handle_leads_created"),
+    "lead_moved": ("Lead moved to a stage", "crm.lead", "_handle_leads_moved"),
+    "lead_closed": ("Lead lost", "crm.lead", "_handle_leads_closed"),
 }
 
 
@@ -278,3 +281,20 @@ class SmbJourneyEvent(models.Model):
         if customers:
             self.env["smb.journey"]._fire_trigger(
                 "partner_created", customers, imported=imported, happened=self._happened())
+
+    def _handle_leads_created(self, leads, imported=False):
+        """A lead or opportunity created, or a lead converted into an
+        opportunity: the journeys of new leads, and of the stage it starts in."""
+        Journey = self.env["smb.journey"]
+        Journey._on_leads_changed(leads)
+        Journey._fire_trigger("lead_created", leads, happened=self._happened())
+        Journey._fire_trigger("lead_stage_reached", leads, happened=self._happened())
+
+    def _handle_leads_moved(self, leads, imported=False):
+        """Moved to a stage: a won stage ends its journeys, any stage may start some."""
+        self.env["smb.journey"]._on_leads_changed(leads)
+        self.env["smb.journey"]._fire_trigger("lead_stage_reached", leads, happened=self._happened())
+
+    def _handle_leads_closed(self, leads, imported=False):
+        """Marked as lost: its journeys end now, not at their next step."""
+        self.env["smb.journey"]._on_leads_changed(leads)
