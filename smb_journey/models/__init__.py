@@ -29,3 +29,6 @@ from . import smb_churn_history
 from . import res_config_settings
 from . import ir_actions_server
 from . import ir_cron
+from . import smb_journey_trigger_no_order
+from . import smb_journey_trigger_no_engagement
+from . import smb_journey_trigger_replenishment

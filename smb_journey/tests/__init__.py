@@ -15,3 +15,4 @@ from . import test_shop_safety
 from . import test_events
 from . import test_server_actions
 from . import test_consent
+from . import test_trigger_inactivity
