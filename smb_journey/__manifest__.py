@@ -21,6 +21,8 @@
         "data/smb_journey_post_purchase_data.xml",
         "data/smb_journey_vip_welcome_data.xml",
         "data/smb_journey_win_back_data.xml",
+        "data/smb_journey_reengagement_data.xml",
+        "data/smb_journey_replenishment_data.xml",
         "wizard/smb_journey_enroll_wizard_views.xml",
         "views/smb_journey_step_views.xml",
         "views/smb_journey_enrollment_views.xml",
