@@ -247,6 +247,15 @@ class TestTriggerInactivity(JourneyCase):
             self.assertEqual(len(journey.enrollment_ids), 2)
             self.assertIn(f"replenishment:{at(9).date()}", journey.enrollment_ids.mapped("entry_key"))
 
+    def test_shipped_journeys_are_drafts_that_start(self):
+        reengagement = self.env.ref("smb_journey.journey_reengagement")
+        replenishment = self.env.ref("smb_journey.journey_replenishment")
+        self.assertEqual((reengagement.state, replenishment.state), ("draft", "draft"))
+        self.assertTrue(reengagement.engagement_sunset)
+        self.assertFalse(self.env.ref("smb_journey.journey_post_purchase").marketing, "a thank-you is not marketing")
+        (reengagement | replenishment).action_start()
+        self.assertEqual(set((reengagement | replenishment).mapped("state")), {"running"})
+
     def test_idle_passes_are_cheap(self):
         """A pass with nothing new costs a few queries per journey, whatever
         the number of customers and orders."""
