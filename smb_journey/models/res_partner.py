@@ -17,6 +17,9 @@ SHARED_COLUMNS = TIER_COLUMNS + CHURN_COLUMNS
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
+    # journeys find people by address: entry history, unengaged customers
+    _smb_email_normalized_idx = models.Index("(email_normalized) WHERE email_normalized IS NOT NULL")
+
     smb_enrollment_ids = fields.One2many("smb.journey.enrollment", "partner_id", "Journeys")
     smb_enrollment_count = fields.Integer("Journey Count", compute="_compute_smb_enrollment_count")
     smb_journey_optout = fields.Boolean(

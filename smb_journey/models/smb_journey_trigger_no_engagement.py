@@ -57,41 +57,51 @@ class SmbJourney(models.Model):
         their last open, click or reply; its trace names the entry (key), so
         going quiet again later is a new entry. One query, bounded by the
         bookmark: the traces sent inside the window (an index range on
-        ``sent_datetime``), then the address's other traces (index on
-        ``email``) for the engagement and the earlier unanswered emails."""
+        ``sent_datetime``), the address's other traces (index on ``email``)
+        for the engagement and the earlier unanswered emails, its contact
+        (index on ``email_normalized``), less who entered already."""
         lo, hi = self._inactivity_window(self.unengaged_days)
         self.env["mailing.trace"].flush_model()
+        self.env["res.partner"].flush_model(["email_normalized", "active", "company_id"])
         rows = self.env.execute_query(SQL(
             """
-            SELECT DISTINCT ON (t.email) t.email, t.id
-              FROM mailing_trace t
-             WHERE t.trace_type = 'mail' AND t.email IS NOT NULL
-               AND t.sent_datetime > %(lo)s AND t.sent_datetime <= %(hi)s
-               AND t.trace_status IN ('sent', 'open', 'reply')
-               AND NOT EXISTS (SELECT 1 FROM mailing_trace e WHERE e.email = t.email AND %(engaged_since_t)s)
-               -- an earlier email unanswered since: the period started before this one
-               AND NOT EXISTS (
-                   SELECT 1 FROM mailing_trace p
-                    WHERE p.email = t.email AND p.trace_type = 'mail' AND p.sent_datetime < t.sent_datetime
-                      AND p.trace_status IN ('sent', 'open', 'reply')
-                      AND NOT EXISTS (SELECT 1 FROM mailing_trace e2 WHERE e2.email = t.email AND %(engaged_since_p)s))
-             ORDER BY t.email, t.sent_datetime, t.id
+            WITH period_start AS (
+                SELECT DISTINCT ON (t.email) t.email, t.id
+                  FROM mailing_trace t
+                 WHERE t.trace_type = 'mail' AND t.email IS NOT NULL
+                   AND t.sent_datetime > %(lo)s AND t.sent_datetime <= %(hi)s
+                   AND t.trace_status IN ('sent', 'open', 'reply')
+                   AND NOT EXISTS (SELECT 1 FROM mailing_trace e WHERE e.email = t.email AND %(engaged_since_t)s)
+                   -- an earlier email unanswered since: the period started before this one
+                   AND NOT EXISTS (
+                       SELECT 1 FROM mailing_trace p
+                        WHERE p.email = t.email AND p.trace_type = 'mail' AND p.sent_datetime < t.sent_datetime
+                          AND p.trace_status IN ('sent', 'open', 'reply')
+                          AND NOT EXISTS (SELECT 1 FROM mailing_trace e2
+                                           WHERE e2.email = t.email AND %(engaged_since_p)s))
+                 ORDER BY t.email, t.sent_datetime, t.id
+            ), person AS (
+                -- one contact per address: the oldest of the journey's company (duplicates are one person)
+                SELECT DISTINCT ON (s.email) c.id AS partner_id, s.id AS trace_id
+                  FROM period_start s
+                  JOIN res_partner c ON c.email_normalized = s.email
+                 WHERE c.active AND (c.company_id IS NULL OR c.company_id = %(company)s)
+                 ORDER BY s.email, c.id
+            )
+            SELECT partner_id, trace_id FROM person
+             -- entered already (a pass before, within the margin): the unique entry index answers
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM smb_journey_enrollment en
+                  WHERE en.journey_id = %(journey)s AND en.partner_id = person.partner_id
+                    AND en.entry_key = 'no_engagement:mailing.trace,' || person.trace_id)
             """,
-            lo=lo, hi=hi, engaged_since_t=_engaged("e", "t.sent_datetime"),
-            engaged_since_p=_engaged("e2", "p.sent_datetime"),
+            lo=lo, hi=hi, company=self.company_id.id, journey=self.id,
+            engaged_since_t=_engaged("e", "t.sent_datetime"), engaged_since_p=_engaged("e2", "p.sent_datetime"),
         ))
-        if rows:
-            first_trace = dict(rows)
-            # one contact per address: the oldest of the journey's company (duplicates are one person)
-            partners = self.env["res.partner"].sudo().search(
-                [("email_normalized", "in", list(first_trace)), ("company_id", "in", (False, self.company_id.id))],
-                order="id")
-            pairs, seen = [], set()
-            for partner in partners:
-                if partner.email_normalized not in seen:
-                    seen.add(partner.email_normalized)
-                    pairs.append((partner, None, f"no_engagement:mailing.trace,{first_trace[partner.email_normalized]}"))
-            self._enroll_pairs(pairs)
+        # one recordset, so that reading them is one query per field, not one per customer
+        partners = {p.id: p for p in self.env["res.partner"].browse(dict.fromkeys(r[0] for r in rows))}
+        self._enroll_pairs([(partners[partner_id], None, f"no_engagement:mailing.trace,{trace_id}")
+                            for partner_id, trace_id in rows])
         if self.engagement_sunset:
             self._sunset_unengaged()
 

@@ -56,8 +56,8 @@ class SmbJourney(models.Model):
 
         One query, bounded by the bookmark: the orders dated inside the
         window (an index range on ``date_order``), kept when no later
-        confirmed order of the same account exists. An idle pass reads a
-        few minutes of orders of N days ago."""
+        confirmed order of the same account exists and the customer did not
+        enter for it yet. An idle pass reads an hour of orders of N days ago."""
         lo, hi = self._inactivity_window(self.no_order_days)
         self.env["sale.order"].flush_model(["state", "company_id", "date_order", "partner_id"])
         self.env["res.partner"].flush_model(["commercial_partner_id", "email"])
@@ -75,9 +75,15 @@ class SmbJourney(models.Model):
                     WHERE lp.commercial_partner_id = p.commercial_partner_id
                       AND later.company_id = o.company_id AND later.state = 'sale'
                       AND (later.date_order, later.id) > (o.date_order, o.id))
+               -- entered already (a pass before, within the margin): the unique entry index answers
+               AND NOT EXISTS (
+                   SELECT 1 FROM smb_journey_enrollment en
+                    WHERE en.journey_id = %(journey)s AND en.partner_id = o.partner_id
+                      AND en.entry_key = 'no_order:sale.order,' || o.id)
             """,
-            company=self.company_id.id, lo=lo, hi=hi,
+            company=self.company_id.id, lo=lo, hi=hi, journey=self.id,
         ))
-        Partner = self.env["res.partner"]
-        self._enroll_pairs([(Partner.browse(partner_id), None, f"no_order:sale.order,{order_id}")
+        # one recordset, so that reading them is one query per field, not one per customer
+        partners = {p.id: p for p in self.env["res.partner"].browse(dict.fromkeys(r[0] for r in rows))}
+        self._enroll_pairs([(partners[partner_id], None, f"no_order:sale.order,{order_id}")
                             for partner_id, order_id in rows])

@@ -56,12 +56,17 @@ class SmbJourney(models.Model):
                AND p.email IS NOT NULL AND p.email != ''
                AND (p.company_id IS NULL OR p.company_id = %(company)s)
                AND p.smb_next_order_date->>%(key)s BETWEEN %(today)s AND %(until)s
+               AND NOT EXISTS (
+                   SELECT 1 FROM smb_journey_enrollment en
+                    WHERE en.journey_id = %(journey)s AND en.partner_id = p.id
+                      AND en.entry_key = 'replenishment:' || (p.smb_next_order_date->>%(key)s))
             """,
-            key=str(self.company_id.id), company=self.company_id.id, today=fields.Date.to_string(today),
+            key=str(self.company_id.id), company=self.company_id.id, journey=self.id, today=fields.Date.to_string(today),
             until=fields.Date.to_string(today + timedelta(days=self.replenish_days_before)),
         ))
-        Partner = self.env["res.partner"]
-        self._enroll_pairs([(Partner.browse(partner_id), None, f"replenishment:{date}") for partner_id, date in rows])
+        # one recordset, so that reading them is one query per field, not one per customer
+        partners = {p.id: p for p in self.env["res.partner"].browse(dict.fromkeys(r[0] for r in rows))}
+        self._enroll_pairs([(partners[partner_id], None, f"replenishment:{date}") for partner_id, date in rows])
 
 
 class SmbJourneyStep(models.Model):
