@@ -45,7 +45,7 @@
         "views/mailing_consent_templates.xml",
         "views/smb_journey_menus.xml",
     ],
-    "demo": ["demo/smb_journey_demo.xml"],
+    "demo": ["demo/smb_journey_demo.xml", "demo/smb_journey_inactivity_demo.xml"],
     "assets": {
         "web.assets_backend": [
             "smb_journey/static/src/**/*",
