@@ -24,6 +24,8 @@
         "data/smb_journey_browse_abandonment_data.xml",
         "data/smb_journey_birthday_data.xml",
         "data/smb_journey_lead_nurture_data.xml",
+        "data/smb_journey_reengagement_data.xml",
+        "data/smb_journey_replenishment_data.xml",
         "wizard/smb_journey_enroll_wizard_views.xml",
         "views/smb_journey_step_views.xml",
         "views/smb_journey_enrollment_views.xml",
@@ -53,6 +55,7 @@
         "demo/smb_journey_browse_abandonment_demo.xml",
         "demo/smb_journey_dates_demo.xml",
         "demo/smb_journey_lead_nurture_demo.xml",
+        "demo/smb_journey_inactivity_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -36,3 +36,6 @@ from . import smb_journey_trigger_browse_abandoned
 from . import smb_journey_trigger_dates
 from . import smb_journey_trigger_lead
 from . import smb_journey_step_lead
+from . import smb_journey_trigger_no_order
+from . import smb_journey_trigger_no_engagement
+from . import smb_journey_trigger_replenishment

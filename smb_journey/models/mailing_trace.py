@@ -7,6 +7,10 @@ from odoo.addons.smb_journey.lib import bounce as bounce_lib
 class MailingTrace(models.Model):
     _inherit = "mailing.trace"
 
+    # the inactivity scanners read an address's traces, and the traces sent in a window
+    _smb_email_idx = models.Index("(email) WHERE email IS NOT NULL")
+    _smb_sent_datetime_idx = models.Index("(sent_datetime) WHERE sent_datetime IS NOT NULL")
+
     def set_bounced(self, domain=None, bounce_message=False):
         """A journey email's bounce is noted on the customer's line of that
         email in the step log, hard or soft (see ``lib/bounce.py``). A hard

@@ -20,6 +20,8 @@ class ResPartner(models.Model):
     # the segment trigger reads the customers changed since its last pass:
     # without it, that is a scan of every contact at every engine pass
     _smb_write_date_idx = models.Index("(write_date)")
+    # journeys find people by address: entry history, unengaged customers
+    _smb_email_normalized_idx = models.Index("(email_normalized) WHERE email_normalized IS NOT NULL")
 
     smb_enrollment_ids = fields.One2many("smb.journey.enrollment", "partner_id", "Journeys")
     smb_enrollment_count = fields.Integer("Journey Count", compute="_compute_smb_enrollment_count")
@@ -27,6 +29,10 @@ class ResPartner(models.Model):
         "Opted Out of Journeys", tracking=True,
         help="Receives no journey email; other emails (orders, invoices) still go out.",
     )
+    smb_sunset_date = fields.Datetime(
+        "Unengaged Since", tracking=True, readonly=True, copy=False,
+        help="Went through a re-engagement journey without opening, clicking or answering any email: receives "
+        "no marketing journey email any more (order follow-ups still go out). Clear it to resume.")
     smb_consent_confirmed = fields.Boolean(
         "Consent Confirmed", compute="_compute_smb_consent_confirmed", search="_search_smb_consent_confirmed",
         help="This email address confirmed a subscription to a double opt-in mailing list (through the link "
@@ -271,6 +277,10 @@ class ResPartner(models.Model):
         action["domain"] = [("partner_id", "child_of", self.commercial_partner_id.ids)]
         action["context"] = {"default_partner_id": self[:1].id}
         return action
+
+    def action_smb_clear_sunset(self):
+        """Staff resume marketing journey emails for a customer marked Unengaged."""
+        self.write({"smb_sunset_date": False})
 
     def action_smb_enroll(self):
         return {

@@ -194,6 +194,8 @@ class SmbJourneyStep(models.Model):
                 reasons[enrollment] = "blacklisted"
             elif partner.smb_journey_optout:
                 reasons[enrollment] = "opted_out"
+            elif partner.smb_sunset_date and self.journey_id.marketing:
+                reasons[enrollment] = "sunset"
             else:
                 reasons[enrollment] = False
         return reasons

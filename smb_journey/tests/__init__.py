@@ -19,3 +19,4 @@ from . import test_trigger_segment
 from . import test_trigger_browse
 from . import test_trigger_dates
 from . import test_trigger_lead
+from . import test_trigger_inactivity

@@ -27,6 +27,7 @@ REASONS = [
     ("email_invalid", "Invalid email address"),
     ("blacklisted", "Blacklisted"),
     ("opted_out", "Opted out of journeys"),
+    ("sunset", "Unengaged (sunset)"),
     # a step failed
     ("template", "Template error"),
     ("exception", "Step failed"),
