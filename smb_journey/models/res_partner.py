@@ -17,9 +17,6 @@ SHARED_COLUMNS = TIER_COLUMNS + CHURN_COLUMNS
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
-    # the segment trigger reads the customers changed since its last pass:
-    # without it, that is a scan of every contact at every engine pass
-    _smb_write_date_idx = models.Index("(write_date)")
     # journeys find people by address: entry history, unengaged customers
     _smb_email_normalized_idx = models.Index("(email_normalized) WHERE email_normalized IS NOT NULL")
 
