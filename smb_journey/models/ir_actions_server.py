@@ -194,8 +194,9 @@ class IrActionsServer(models.Model):
                 "deactivate the automation rule or scheduled action that runs it.", journey=journey.name, action=self.name))
         if records._name == "crm.lead":
             # the enrollment keeps its lead (the lead's smart button, the activity's note)
-            for partner, lead in pairs:
-                journey.enroll(partner, lead=lead)
+            journey.env["smb.journey.enrollment"]._check_journey_user()
+            # one set-based entry for every lead (not one per lead: a mass stage change runs this)
+            journey._enroll_pairs(pairs, manual=True)
         elif records._name in ("res.partner", journey.record_model):
             # contacts, or the journey's triggering model: the record enters with its customer
             journey.enroll(records.browse([record.id for __, record in pairs]))

@@ -920,19 +920,42 @@ class SmbJourney(models.Model):
     # ------------------------------------------------------------
 
     @api.model
-    def _run_scanners(self):
-        """Run every registered scanner on its running journeys, each journey
-        isolated (one failing does not stop the others nor the engine)."""
-        scanning = [key for key, trigger in self._trigger_types().items() if trigger.fires == "scan"]
-        journeys = self.sudo().search([
-            ("trigger", "in", scanning), ("state", "=", "running"), ("company_id.active", "=", True)])
-        for journey in journeys:
-            started = fields.Datetime.now()
-            with journey._isolated() as ok:
-                getattr(journey, f"_scan_{journey.trigger}")()
-            if ok:
-                # when the scan started: what changed while it ran is read again next time
-                journey.scanned_at = started
+    def _run_scanners(self, triggers=None, every=None):
+        """Run every registered scanner (or those of ``triggers``) on its
+        running journeys, each journey isolated (one failing does not stop
+        the others nor the engine). ``every``: skip a journey scanned more
+        recently (the engine's cron calls this before each of its batches)."""
+        scanning = [key for key, trigger in self._trigger_types().items()
+                    if trigger.fires == "scan" and (triggers is None or key in triggers)]
+        domain = [("trigger", "in", scanning), ("state", "=", "running"), ("company_id.active", "=", True)]
+        if every:
+            domain += ["|", ("scanned_at", "=", False), ("scanned_at", "<", fields.Datetime.now() - every)]
+        for journey in self.sudo().search(domain):
+            journey._scan()
+
+    def _scan(self):
+        """One pass of this journey's scanner, by one worker at a time: the
+        journey's row is locked (a second worker, or website_sale_stock's
+        cron, skips it rather than scanning twice and colliding on the
+        bookmark), and the bookmark is when the pass started, so what changed
+        while it ran is read again next time."""
+        self.ensure_one()
+        cr = self.env.cr
+        try:
+            with cr.savepoint(flush=False), mute_logger("odoo.sql_db"):
+                cr.execute(SQL("SELECT id FROM smb_journey WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", self.id),
+                           log_exceptions=False)
+                if not cr.fetchall():
+                    return False  # another worker is scanning it
+        except psycopg2.errors.SerializationFailure:
+            return False  # scanned and committed by another worker since our snapshot
+        started = fields.Datetime.now()
+        with self._isolated() as ok:
+            getattr(self, f"_scan_{self.trigger}")()
+        if ok:
+            self.env.execute_query(SQL("UPDATE smb_journey SET scanned_at = %s WHERE id = %s", started, self.id))
+            self.invalidate_recordset(["scanned_at"])
+        return bool(ok)
 
     def _scan_cart_abandoned(self):
         """Enrol carts that became abandoned since the last scan.

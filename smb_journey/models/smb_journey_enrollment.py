@@ -1,5 +1,6 @@
 import logging
 from collections import defaultdict
+from datetime import timedelta
 
 import psycopg2.errors
 
@@ -138,7 +139,8 @@ class SmbJourneyEnrollment(models.Model):
         API; the runner calls again while enrollments remain. A crash rolls
         back the batch it was in (mails included) and the next run redoes it.
         """
-        self.env["smb.journey"]._run_scanners()
+        # the runner calls again after each batch: scan once a minute, not before every batch
+        self.env["smb.journey"]._run_scanners(every=timedelta(minutes=1))
         processed, remaining = self._process_due_batch()
         if remaining:
             # more due, or a stale snapshot (another worker committed rows we
@@ -360,17 +362,19 @@ class SmbJourneyEnrollment(models.Model):
         archived = self.filtered(lambda e: not e.partner_id.active)
         if archived:
             ends[("exited", "archived")] = archived.ids
-        for enrollment, reason in self.env["smb.journey"]._record_exit_reasons(self - archived).items():
-            ends.setdefault(reason, []).append(enrollment.id)
-        ended = {i for ids in ends.values() for i in ids}
         failed = self.browse()
-        for journey, group in self.filtered(lambda e: e.id not in ended).grouped("journey_id").items():
+        for journey, group in (self - archived).grouped("journey_id").items():
+            # a trigger's exit check may run a filter (a segment): isolated like the audience and goal
             with journey._isolated() as ok:
+                by_record = self.env["smb.journey"]._record_exit_reasons(group)
+                group -= self.browse().union(*by_record)
                 in_audience = journey._audience(group.partner_id)
                 reached = journey._goal_reached(group)
             if not ok:
-                failed |= group
+                failed |= (self - archived).filtered(lambda e, journey=journey: e.journey_id == journey)
                 continue
+            for enrollment, reason in by_record.items():
+                ends.setdefault(reason, []).append(enrollment.id)
             for enrollment in group:
                 if enrollment.id in reached:
                     ends.setdefault(("completed", "goal"), []).append(enrollment.id)
@@ -379,7 +383,7 @@ class SmbJourneyEnrollment(models.Model):
         for (state, reason), ids in ends.items():
             self.browse(ids)._log_and_end(state, reason)
         for journey, group in failed.grouped("journey_id").items():
-            message = self.env._("The journey's audience or goal filter failed: %s", journey.error_message or "")
+            message = self.env._("The journey's exit, audience or goal check failed: %s", journey.error_message or "")
             self.env["smb.journey.log"].create([{
                 "enrollment_id": e.id, "step_id": e.step_id.id, "date": fields.Datetime.now(),
                 "outcome": "error", "reason": "journey_error", "message": message[:250],

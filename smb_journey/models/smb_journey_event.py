@@ -198,6 +198,11 @@ class SmbJourneyEvent(models.Model):
         kinds = self._event_kinds()
         for (kind, company, imported), events in self.sudo().grouped(
                 lambda e: (e.kind, e.company_id, e.imported)).items():
+            if kind not in kinds:
+                # its module was uninstalled: nothing handles it any more
+                events.write({"state": "error", "attempts": MAX_ATTEMPTS, "error_message": self.env._(
+                    "No module handles the events of kind %s any more.", kind)})
+                continue
             __, model, handler = kinds[kind]
             records = self.env[model].sudo().browse(set(events.mapped("res_id"))).exists()
             if records:

@@ -66,7 +66,7 @@ class SmbJourney(models.Model):
         return super()._trigger_types() | {"browse_abandoned": Trigger(
             _("Products viewed, not bought"), model="website.track", fires="scan",
             params=("browse_hours", "website_id"), record_filter=False, context=("viewed_products",),
-            reasons=(("browse_carted", "Viewed products put in a cart"),), icon="fa-eye",
+            reasons=(("browse_carted", _("Viewed products put in a cart")),), icon="fa-eye",
             entry=_("once per visit (product views no more than 30 minutes apart)"),
             help=_("A signed-in customer with an email address viewed products on the website and, after the "
                    "delay, has not put them in a cart nor bought them. Not while they are in an abandoned-cart "
@@ -196,7 +196,7 @@ class SmbJourneyStep(models.Model):
     def _context_providers(self):
         return super()._context_providers() | {"viewed_products": Provider(
             self.env._("The products viewed during the visit, less those since put in a cart or bought"),
-            fields=("name", "price", "url", "image_url"))}
+            many=True, fields=("name", "price", "url", "image_url"))}
 
     def _context_viewed_products(self, enrollments, envs):
         visits = enrollments.filtered(lambda e: e.res_model == "website.track")

@@ -43,7 +43,9 @@ class SmbJourney(models.Model):
         one query over the customer accounts of the company."""
         now = fields.Datetime.now()
         if self.scanned_at and self.scanned_at.date() == now.date() and not self.env["smb.churn.run"].sudo(
-                ).search_count([("company_id", "=", self.company_id.id), ("state", "=", "done"), ("date", ">=", self.scanned_at)],
+                ).search_count([("company_id", "=", self.company_id.id), ("state", "=", "done"),
+                  # a run still committing when the last pass read is seen by the passes of the next hour
+                  ("write_date", ">=", self.scanned_at - timedelta(hours=1))],
                 limit=1):
             return
         today = now.date()
@@ -81,7 +83,7 @@ class SmbJourneyStep(models.Model):
             "usual_products": Provider(
                 self.env._("What the customer buys most often, most frequent first (the step's Recommended "
                            "Products sets how many); each has quantity, the quantity they last ordered"),
-                fields=("name", "price", "url", "image_url", "quantity")),
+                many=True, fields=("name", "price", "url", "image_url", "quantity")),
         }
 
     def _context_usual_products(self, enrollments, envs):

@@ -221,7 +221,8 @@ class TestConcurrentTierRecompute(ConcurrentCase):
             self.computed_at = self.company.smb_tiers_computed_at
             self.company.smb_tiers_computed_at = "2020-01-01 00:00:00"  # not the first computation
             gold = env.ref("smb_journey.smb_loyalty_tier_gold")
-            product = env["product.product"].create({"name": "Parallel teapot", "type": "consu"})
+            # a service: no delivery to clean up when Inventory is installed
+            product = env["product.product"].create({"name": "Parallel teapot", "type": "service"})
             partner = env["res.partner"].create({"name": "Parallel Gold", "email": "gold@example.com"})
             orders = env["sale.order"].create([{
                 "partner_id": partner.id, "company_id": self.company.id,

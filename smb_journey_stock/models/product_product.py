@@ -9,12 +9,5 @@ class ProductProduct(models.Model):
         back-in-stock journey takes: the journeys scan first and take their
         customers off the notification lists, so nobody gets both emails,
         whichever of the two crons runs first."""
-        # sudo: the journeys' own bookkeeping, as in their engine cron
-        journeys = self.env["smb.journey"].sudo().search([
-            ("trigger", "=", "back_in_stock"), ("state", "=", "running"), ("company_id.active", "=", True)])
-        for journey in journeys:
-            with journey._isolated() as ok:
-                journey._scan_back_in_stock()
-            if ok:
-                journey._scanned()
+        self.env["smb.journey"]._run_scanners(triggers=["back_in_stock"])
         return super()._send_availability_email()
