@@ -48,3 +48,10 @@ def test_entry_keys_round_trip():
     assert dates.parse_entry_key(key) == ("field", date(2027, 4, 30))
     assert dates.parse_entry_key("sale.order,4") == (None, None)
     assert dates.parse_entry_key("date:x:not-a-date") == (None, None)
+
+
+def test_month_days_covers_the_scanned_days_and_the_leap_day():
+    assert dates.month_days(date(2027, 2, 27), date(2027, 3, 1)) == [227, 228, 229, 301]
+    # a reminder 30 days before: the occasions are 30 days after the scanned days
+    assert dates.month_days(date(2027, 12, 2), date(2027, 12, 2), offset_days=-30) == [101]
+    assert dates.month_days(date(2027, 6, 1), date(2027, 6, 3), offset_days=2) == [530, 531, 601]

@@ -45,6 +45,22 @@ def scan_start(start, now, lookback_days=LOOKBACK_DAYS):
     return max(start or now, now - timedelta(days=lookback_days))
 
 
+def month_days(first, last, offset_days=0):
+    """The month and day (``month * 100 + day``) of every occasion the days
+    from ``first`` to ``last`` can greet with an offset of ``offset_days``:
+    what a scan of yearly dates may look up in an index instead of reading
+    every date. 28 February brings 29 February (born on a leap day)."""
+    result = set()
+    day = first
+    while day <= last:
+        occasion = day - timedelta(days=offset_days)
+        result.add(occasion.month * 100 + occasion.day)
+        day += timedelta(days=1)
+    if 228 in result:
+        result.add(229)
+    return sorted(result)
+
+
 def entry_key(source, occasion, field=None):
     """The exactly-once key: once a year for yearly dates (``birthday:2027``),
     once per value for a plain date (``date:x_warranty_end:2027-03-01``), so a

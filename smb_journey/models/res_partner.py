@@ -34,6 +34,10 @@ class ResPartner(models.Model):
         "Consent Confirmed", compute="_compute_smb_consent_confirmed", search="_search_smb_consent_confirmed",
         help="This email address confirmed a subscription to a double opt-in mailing list (through the link "
         "emailed to it) and has not unsubscribed from that list since.")
+    # the birthday scan looks up today's month and day (written rarely: HOT updates are kept)
+    _smb_birthday_md_idx = models.Index(
+        "(((EXTRACT(MONTH FROM smb_birthday) * 100 + EXTRACT(DAY FROM smb_birthday))::int)) "
+        "WHERE smb_birthday IS NOT NULL")
     smb_birthday = fields.Date(
         "Birthday", copy=False,
         help="Journeys with the Birthday trigger greet the customer on this day every year (29 February: "

@@ -111,6 +111,11 @@ class SmbJourney(models.Model):
         else:
             match = SQL("c.born = d.occasion AND d.md = to_char(d.occasion, 'MM-DD')")
             key = SQL("%s || to_char(d.occasion, 'YYYY-MM-DD')", f"date:{field.name}:")
+        # birthdays: only the months and days the scan covers, through res_partner's index on them
+        indexed = SQL(
+            "AND ((EXTRACT(MONTH FROM p.smb_birthday) * 100 + EXTRACT(DAY FROM p.smb_birthday))::int) = ANY(%s)",
+            dates_lib.month_days(first, last, self.date_offset_days),
+        ) if self.date_source == "birthday" else SQL()
         self.env["res.partner"].flush_model(
             ["active", "email", "company_id", "tz", "smb_birthday"] + ([field.name] if field else []))
         self.env["sale.order"].flush_model(["partner_id", "date_order", "state", "company_id"])
@@ -137,7 +142,7 @@ class SmbJourney(models.Model):
                           LEFT JOIN zones zc ON zc.name = %(company_tz)s
                          WHERE p.active AND COALESCE(p.email, '') != ''
                            AND (p.company_id IS NULL OR p.company_id = %(company)s)
-                           AND %(value)s IS NOT NULL) x
+                           AND %(value)s IS NOT NULL %(indexed)s) x
             )
             SELECT c.partner_id, %(key)s AS entry_key
               FROM customers c JOIN days d ON %(match)s
@@ -148,7 +153,7 @@ class SmbJourney(models.Model):
                                 WHERE e.journey_id = %(journey)s AND e.partner_id = c.partner_id
                                   AND e.entry_key = %(key)s)
             """,
-            offset=self.date_offset_days, first=first, last=last, born=born, value=value, join=join,
+            indexed=indexed, offset=self.date_offset_days, first=first, last=last, born=born, value=value, join=join,
             company_tz=self.company_id.partner_id.tz or "UTC", company=self.company_id.id, key=key,
             match=match, now=now, start=start, minutes=round(self.date_hour * 60), journey=self.id,
         ))

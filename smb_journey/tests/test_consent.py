@@ -1,3 +1,4 @@
+import re
 from urllib.parse import urlsplit
 
 from odoo import Command, fields
@@ -120,7 +121,14 @@ class TestConsent(ConsentCase):
         path = urlsplit(subscription.smb_confirmation_url).path
         self.assertRegex(path, rf"^/smb_journey/confirm/{subscription.id}/[0-9a-f]{{64}}$")
         before = fields.Datetime.now().replace(microsecond=0)
+        # opening the link (what a mail scanner does too) confirms nothing: it asks
         response = self.url_open(path)
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("Confirm my subscription", response.text)
+        self.env.invalidate_all()
+        self.assertEqual(subscription.smb_consent_state, "pending")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', response.text).group(1)
+        response = self.url_open(path, data={"csrf_token": csrf})
         self.assertEqual(response.status_code, 200)
         self.assertIn("is confirmed", response.text)
         self.env.invalidate_all()
@@ -132,6 +140,7 @@ class TestConsent(ConsentCase):
         # opening it again is harmless: the first consent stays on record
         response = self.url_open(path)
         self.assertEqual(response.status_code, 200)
+        self.assertIn("is confirmed", response.text)
         self.env.invalidate_all()
         self.assertEqual((subscription.smb_consent_state, subscription.smb_consent_date), ("confirmed", given))
 
