@@ -930,32 +930,47 @@ class SmbJourney(models.Model):
         domain = [("trigger", "in", scanning), ("state", "=", "running"), ("company_id.active", "=", True)]
         if every:
             domain += ["|", ("scanned_at", "=", False), ("scanned_at", "<", fields.Datetime.now() - every)]
-        for journey in self.sudo().search(domain):
-            journey._scan()
+        journeys = self.sudo().search(domain)._lock_for_scan()
+        scanned = []
+        for journey in journeys:
+            started = fields.Datetime.now()
+            with journey._isolated() as ok:
+                getattr(journey, f"_scan_{journey.trigger}")()
+            if ok:
+                # when the pass started: what changed while it ran is read again next time
+                scanned.append(SQL("(%s, %s::timestamp)", journey.id, started))
+        if scanned:
+            self.env.execute_query(SQL(
+                "UPDATE smb_journey j SET scanned_at = v.at FROM (VALUES %s) v(id, at) WHERE j.id = v.id",
+                SQL(", ").join(scanned)))
+            journeys.invalidate_recordset(["scanned_at"])
 
-    def _scan(self):
-        """One pass of this journey's scanner, by one worker at a time: the
-        journey's row is locked (a second worker, or website_sale_stock's
-        cron, skips it rather than scanning twice and colliding on the
-        bookmark), and the bookmark is when the pass started, so what changed
-        while it ran is read again next time."""
-        self.ensure_one()
+    def _lock_for_scan(self):
+        """These journeys, less those another worker is scanning: their rows
+        are locked until this transaction ends (SKIP LOCKED), so a second
+        engine job, or website_sale_stock's cron, skips a journey rather than
+        scanning it twice and colliding on its bookmark. One statement; one
+        per journey only when a row changed since our snapshot."""
         cr = self.env.cr
-        try:
+
+        def lock(ids):
             with cr.savepoint(flush=False), mute_logger("odoo.sql_db"):
-                cr.execute(SQL("SELECT id FROM smb_journey WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", self.id),
-                           log_exceptions=False)
-                if not cr.fetchall():
-                    return False  # another worker is scanning it
+                cr.execute(SQL("SELECT id FROM smb_journey WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE SKIP LOCKED",
+                               ids), log_exceptions=False)
+                return {row[0] for row in cr.fetchall()}
+
+        if not self:
+            return self
+        try:
+            locked = lock(self.ids)
         except psycopg2.errors.SerializationFailure:
-            return False  # scanned and committed by another worker since our snapshot
-        started = fields.Datetime.now()
-        with self._isolated() as ok:
-            getattr(self, f"_scan_{self.trigger}")()
-        if ok:
-            self.env.execute_query(SQL("UPDATE smb_journey SET scanned_at = %s WHERE id = %s", started, self.id))
-            self.invalidate_recordset(["scanned_at"])
-        return bool(ok)
+            locked = set()
+            for journey_id in self.ids:
+                try:
+                    locked |= lock([journey_id])
+                except psycopg2.errors.SerializationFailure:
+                    continue  # scanned and committed by another worker since our snapshot
+        return self.filtered(lambda j: j.id in locked)
 
     def _scan_cart_abandoned(self):
         """Enrol carts that became abandoned since the last scan.

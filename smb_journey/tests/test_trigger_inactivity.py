@@ -269,7 +269,8 @@ class TestTriggerInactivity(JourneyCase):
             self.env.invalidate_all()
             with self.count_queries() as idle:
                 self.env["smb.journey"]._run_scanners()
-        self.assertLessEqual(idle["n"], 14, "three scanners, a handful of queries")
+        # two queries per scanner, the journeys' search, their lock (savepoint, select, release), one bookmark update
+        self.assertLessEqual(idle["n"], 16, "three scanners, a handful of queries")
 
 
 @tagged("post_install", "-at_install")
