@@ -898,8 +898,9 @@ class SmbJourney(models.Model):
         or order when the journey says so (``goal_scope``). The order that
         started a post-purchase journey does not end it."""
         if self.goal_scope == "record":
-            return {e.id for e in enrollments if e.order_id and e.order_id.state == "sale"
-                    and self.trigger != "order_confirmed"}
+            # confirmed after the customer entered: a cart bought, not the order that
+            # started a post-purchase or a delivery journey (whatever the trigger)
+            return {e.id for e in enrollments if e.order_id.state == "sale" and e.order_id.date_order > e.date_start}
         # sudo: the journey reads its customers' orders, whoever runs the engine
         orders = self.env["sale.order"].sudo().search_fetch(
             [("state", "=", "sale"), ("company_id", "=", self.company_id.id),
