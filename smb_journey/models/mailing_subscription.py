@@ -94,6 +94,8 @@ class MailingSubscription(models.Model):
         yet wait for their confirmation, with how they were made; the cron
         queues their emails. Never breaks the subscription itself (a website
         form, a checkout with the newsletter box ticked, an import)."""
+        if not self.env["mailing.list"]._smb_has_double_optin():
+            return
         with contained(self.env, "Asking consent of new subscriptions"):
             # sudo: consent bookkeeping, whoever subscribed (a website visitor, an import)
             new = self.sudo().search(Domain.AND([domain, [
