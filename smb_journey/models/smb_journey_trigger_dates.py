@@ -53,17 +53,9 @@ class SmbJourney(models.Model):
                     "Journey %(journey)s waits for a date field of the customer: choose which one.",
                     journey=journey.name))
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            if not self.env.su and "date_field_id" in vals:
-                vals["filter_user_id"] = self.env.uid  # the field is read with its chooser's access
-        return super().create(vals_list)
-
-    def write(self, vals):
-        if not self.env.su and "date_field_id" in vals:
-            vals = dict(vals, filter_user_id=self.env.uid)
-        return super().write(vals)
+    @api.model
+    def _owned_fields(self):
+        return super()._owned_fields() + ["date_field_id"]
 
     @api.model
     def _trigger_types(self):

@@ -55,17 +55,9 @@ class SmbJourney(models.Model):
                            field=journey._fields["segment_domain"].string),
                 company=journey.company_id)
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            if not self.env.su and "segment_domain" in vals:
-                vals["filter_user_id"] = self.env.uid  # the segment runs with its author's field access
-        return super().create(vals_list)
-
-    def write(self, vals):
-        if not self.env.su and "segment_domain" in vals:
-            vals = dict(vals, filter_user_id=self.env.uid)
-        return super().write(vals)
+    @api.model
+    def _owned_fields(self):
+        return super()._owned_fields() + ["segment_domain"]
 
     # ------------------------------------------------------------
     # SCANNER
