@@ -79,6 +79,25 @@ class ConcurrentCase(BaseCase):
         thread.join(timeout=30)
         return results
 
+    def _drop_journeys(self, env, journey_ids):
+        """Remove committed journeys with what they made: their emails and
+        traces, enrollments, tracking mailings and UTM campaign."""
+        journeys = env["smb.journey"].browse(journey_ids).exists()
+        mailings, campaigns = journeys.step_ids.mailing_id, journeys.utm_campaign_id
+        env["mail.mail"].search([("mailing_id", "in", mailings.ids)]).unlink()
+        env["mailing.trace"].search([("mass_mailing_id", "in", mailings.ids)]).unlink()
+        env["link.tracker"].search([("mass_mailing_id", "in", mailings.ids)]).unlink()
+        journeys.action_stop()
+        env["smb.journey.enrollment"].search([("journey_id", "in", journeys.ids)]).unlink()
+        journeys.unlink()
+        mailings.exists().unlink()
+        campaigns.exists().unlink()
+
+    def _drop_records(self, env, model, ids):
+        """Remove committed records and the shop events they wrote."""
+        env["smb.journey.event"].search([("res_id", "in", list(ids))]).unlink()
+        env[model].with_context(active_test=False).browse(ids).exists().unlink()
+
     def _count(self, model, domain):
         with self.registry.cursor() as cr:
             return self._env(cr)[model].search_count(domain)
@@ -108,17 +127,8 @@ class TestConcurrentWorkers(ConcurrentCase):
     def _cleanup(self):
         with self.registry.cursor() as cr:
             env = self._env(cr)
-            journey = env["smb.journey"].browse(self.journey_id)
-            campaign = journey.utm_campaign_id
-            env["mail.mail"].search([("mailing_id", "=", self.mailing_id)]).unlink()
-            env["mailing.trace"].search([("mass_mailing_id", "=", self.mailing_id)]).unlink()
-            env["link.tracker"].search([("mass_mailing_id", "=", self.mailing_id)]).unlink()
-            journey.action_stop()
-            journey.unlink()
-            env["mailing.mailing"].browse(self.mailing_id).exists().unlink()
-            campaign.unlink()
-            env["smb.journey.event"].search([("res_id", "in", self.partner_ids)]).unlink()
-            env["res.partner"].browse(self.partner_ids).unlink()
+            self._drop_journeys(env, [self.journey_id])
+            self._drop_records(env, "res.partner", self.partner_ids)
 
     def test_two_processes_enrol_the_same_customers_once(self):
         def enrol(env):

@@ -216,14 +216,8 @@ class TestTriggerDatesConcurrency(ConcurrentCase):
     def _cleanup(self):
         with self.registry.cursor() as cr:
             env = self._env(cr)
-            journey = env["smb.journey"].browse(self.journey_id)
-            campaign = journey.utm_campaign_id
-            env["smb.journey.enrollment"].search([("journey_id", "=", self.journey_id)]).unlink()
-            journey.action_stop()
-            journey.unlink()
-            campaign.exists().unlink()
-            env["smb.journey.event"].search([("res_id", "in", self.partner_ids)]).unlink()
-            env["res.partner"].browse(self.partner_ids).unlink()
+            self._drop_journeys(env, [self.journey_id])
+            self._drop_records(env, "res.partner", self.partner_ids)
 
     def test_two_scans_at_once_enrol_each_birthday_once(self):
         def scan(env):

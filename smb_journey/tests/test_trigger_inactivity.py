@@ -300,14 +300,8 @@ class TestInactivityConcurrency(ConcurrentCase):
     def _cleanup(self):
         with self.registry.cursor() as cr:
             env = self._env(cr)
-            journey = env["smb.journey"].browse(self.journey_id)
-            mailing, campaign = journey.step_ids.mailing_id, journey.utm_campaign_id
-            journey.action_stop()
-            journey.unlink()
-            mailing.exists().unlink()
-            campaign.exists().unlink()
-            env["smb.journey.event"].search([("res_id", "in", self.partner_ids)]).unlink()
-            env["res.partner"].browse(self.partner_ids).unlink()
+            self._drop_journeys(env, [self.journey_id])
+            self._drop_records(env, "res.partner", self.partner_ids)
 
     def test_two_workers_scan_at_once(self):
         def scan(env):

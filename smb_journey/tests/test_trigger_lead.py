@@ -239,24 +239,17 @@ class TestLeadTriggerConcurrency(ConcurrentCase):
                 {"name": "Email only", "email_from": "ponly@example.com", "contact_name": "Only Email",
                  "stage_id": stage.id},
             ])
-            self.made = {"stage": stage.id, "journey": journey.id, "partner": partner.id, "leads": leads.ids,
-                        "mailing": journey.step_ids.mailing_id.id}
+            self.made = {"stage": stage.id, "journey": journey.id, "partner": partner.id, "leads": leads.ids}
         self.addCleanup(self._cleanup)
 
     def _cleanup(self):
         with self.registry.cursor() as cr:
             env = self._env(cr)
-            journey = env["smb.journey"].browse(self.made["journey"])
-            campaign = journey.utm_campaign_id
-            journey.action_stop()
-            journey.unlink()
-            env["mailing.mailing"].browse(self.made["mailing"]).exists().unlink()
-            campaign.unlink()
+            self._drop_journeys(env, [self.made["journey"]])
             leads = env["crm.lead"].with_context(active_test=False).browse(self.made["leads"])
             partners = leads.partner_id | env["res.partner"].browse(self.made["partner"])
-            leads.unlink()
-            env["smb.journey.event"].search([("res_id", "in", self.made["leads"] + partners.ids)]).unlink()
-            partners.exists().unlink()
+            self._drop_records(env, "crm.lead", self.made["leads"])
+            self._drop_records(env, "res.partner", partners.ids)
             env["crm.stage"].browse(self.made["stage"]).unlink()
 
     def test_two_workers_enrol_a_lead_once(self):

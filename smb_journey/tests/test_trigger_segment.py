@@ -160,13 +160,8 @@ class TestSegmentConcurrency(ConcurrentCase):
     def _cleanup(self):
         with self.registry.cursor() as cr:
             env = self._env(cr)
-            journey = env["smb.journey"].browse(self.journey_id)
-            campaign = journey.utm_campaign_id
-            journey.action_stop()
-            journey.unlink()
-            campaign.unlink()
-            env["smb.journey.event"].search([("res_id", "in", self.partner_ids)]).unlink()
-            env["res.partner"].browse(self.partner_ids).unlink()
+            self._drop_journeys(env, [self.journey_id])
+            self._drop_records(env, "res.partner", self.partner_ids)
 
     def test_two_workers_scanning_at_once_enrol_each_customer_once(self):
         def scan(env):

@@ -31,22 +31,15 @@ class TestConcurrentBackInStock(ConcurrentCase):
             warehouse = env["stock.warehouse"].search([("company_id", "=", env.company.id)], limit=1)
             env["stock.quant"]._update_available_quantity(product, warehouse.lot_stock_id, 5)
             self.journey_id, self.partner_ids, self.product_id = journey.id, partners.ids, product.id
-            self.mailing_id = journey.step_ids.mailing_id.id
         self.addCleanup(self._cleanup)
 
     def _cleanup(self):
         with self.registry.cursor() as cr:
             env = self._env(cr)
-            journey = env["smb.journey"].browse(self.journey_id)
-            campaign = journey.utm_campaign_id
-            journey.action_stop()
-            journey.unlink()
-            env["mailing.mailing"].browse(self.mailing_id).exists().unlink()
-            campaign.unlink()
+            self._drop_journeys(env, [self.journey_id])
             env.cr.execute(SQL("DELETE FROM stock_quant WHERE product_id = %s", self.product_id))
             env["product.product"].browse(self.product_id).unlink()
-            env["smb.journey.event"].search([("res_id", "in", self.partner_ids)]).unlink()
-            env["res.partner"].browse(self.partner_ids).unlink()
+            self._drop_records(env, "res.partner", self.partner_ids)
 
     def test_two_scans_enrol_each_subscriber_once(self):
         def scan(env):
