@@ -430,18 +430,25 @@ class SmbJourneyEnrollment(models.Model):
         trigger says (a cart bought completes its reminders), and completes
         the enrollments of its company whose goal it reaches: the same
         checks the engine makes before every step, made at once."""
-        triggered = self.sudo().search([("order_id", "in", orders.ids), ("state", "=", "running")])
-        ends = self.env["smb.journey"]._record_exit_reasons(triggered)
-        for (state, reason), group in self.browse().union(*ends).grouped(lambda e: ends[e]).items():
-            group._log_and_end(state, reason)
+        ended = self.sudo().search([("order_id", "in", orders.ids), ("state", "=", "running")])._end_as_records_say()
         candidates = self.sudo().search([
             ("state", "=", "running"), ("journey_id.goal", "=", "order_confirmed"),
             ("commercial_partner_id", "in", orders.partner_id.commercial_partner_id.ids),
             ("company_id", "in", orders.company_id.ids),
-            ("id", "not in", [e.id for e in ends]),
+            ("id", "not in", ended.ids),
         ])
         for journey, group in candidates.grouped("journey_id").items():
             self.browse(journey._goal_reached(group))._log_and_end("completed", "goal")
+
+    def _end_as_records_say(self):
+        """End, at once, those of these running enrollments that their
+        triggering record ends (the checks the engine makes before every
+        step: a cart bought, a lead lost); returns them."""
+        ends = self.env["smb.journey"]._record_exit_reasons(self)
+        ended = self.browse().union(*ends)
+        for (state, reason), group in ended.grouped(lambda e: ends[e]).items():
+            group._log_and_end(state, reason)
+        return ended
 
     @api.model
     def _on_orders_cancelled(self, orders):

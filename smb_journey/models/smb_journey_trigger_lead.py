@@ -181,12 +181,9 @@ class SmbJourney(models.Model):
     def _on_leads_changed(self, leads):
         """End at once the enrollments of leads won or lost (the engine would
         before their next step)."""
-        Enrollment = self.env["smb.journey.enrollment"].sudo()
-        running = Enrollment.search([("lead_id", "in", leads.ids), ("state", "=", "running"),
-                                     ("journey_id.trigger", "in", LEAD_TRIGGERS)])
-        ends = self._record_exit_reasons(running)
-        for (state, reason), group in Enrollment.union(*ends).grouped(lambda e: ends[e]).items():
-            group._log_and_end(state, reason)
+        self.env["smb.journey.enrollment"].sudo().search([
+            ("lead_id", "in", leads.ids), ("state", "=", "running"), ("journey_id.trigger", "in", LEAD_TRIGGERS),
+        ])._end_as_records_say()
 
     # ------------------------------------------------------------
     # WHY, for the salesperson's activity
