@@ -238,10 +238,11 @@ class SmbJourney(models.Model):
 
     @api.model
     def _reason_selection(self):
-        """The one list of reasons (tools/vocabulary.py) plus the triggers' own."""
+        """The one list of reasons (tools/vocabulary.py) plus the triggers' and step types' own."""
         reasons = list(vocabulary.REASONS)
-        for trigger in self._trigger_types().values():
-            reasons += [r for r in trigger.reasons if r not in reasons]
+        declarations = [*self._trigger_types().values(), *self.env["smb.journey.step"]._step_types().values()]
+        for declaration in declarations:
+            reasons += [r for r in declaration.reasons if r[0] not in dict(reasons)]
         return reasons
 
     @api.depends("trigger")

@@ -11,7 +11,7 @@ from odoo.tools import SQL, format_date
 
 from odoo.addons.smb_journey.tools import vocabulary
 
-from .smb_journey_step import StepResult
+from .smb_journey_step import POSTPONED, StepResult
 
 _logger = logging.getLogger(__name__)
 
@@ -53,6 +53,9 @@ class SmbJourneyEnrollment(models.Model):
         "smb.journey.step", "Next Step", index=True, ondelete="restrict",
         domain="[('journey_id', '=', journey_id)]")
     due_at = fields.Datetime("Next Step Due", index=True)
+    hold_reason = fields.Selection(
+        selection=lambda self: self.env["smb.journey"]._reason_selection(), string="Held Back", readonly=True,
+        help="Why the next step waits past its time (quiet hours, a frequency cap, an event awaited).")
     date_start = fields.Datetime("Entered On", required=True, default=fields.Datetime.now, readonly=True)
     manual = fields.Boolean("Enrolled by Hand", readonly=True, help="Enrolled by a user or a script, not by the trigger.")
     date_end = fields.Datetime("Ended On", readonly=True)
@@ -260,7 +263,17 @@ class SmbJourneyEnrollment(models.Model):
             return
         try:
             with self.env.cr.savepoint():
-                self._apply_results(step, getattr(step, f"_run_{step.step_type}")(self))
+                results, todo = [], self
+                if step._type().mailing_type:
+                    held = step._hold_messages(self)
+                    results = list(held.values())
+                    todo = self - self.browse().union(*held)
+                if todo:
+                    ran = getattr(step, f"_run_{step.step_type}")(todo)
+                    if step._type().mailing_type:
+                        step._messages_done(ran)
+                    results += ran
+                self._apply_results(step, results)
         except Exception as e:  # noqa: BLE001 - any failure becomes a readable error on the enrollment
             if len(self) > 1:
                 for enrollment in self:
@@ -301,11 +314,16 @@ class SmbJourneyEnrollment(models.Model):
             return
         now = fields.Datetime.now()
         for due, group in self.grouped(lambda e: max(due_by_id.get(e.id) or now, now)).items():
-            group.sudo().write({"step_id": next_step.id, "due_at": due})
+            group.sudo().write({"step_id": next_step.id, "due_at": due, "hold_reason": False})
 
     def _apply_results(self, step, results):
-        """Log what ``step`` did and move each enrollment to where it goes next."""
+        """Log what ``step`` did and move each enrollment to where it goes
+        next; a POSTPONED one stays on ``step``, unlogged, until its due_at."""
         now = fields.Datetime.now()
+        postponed = [result for result in results if result.outcome == POSTPONED]
+        for (due_at, reason), group in groupby_results(postponed):
+            self.browse(group).write({"due_at": due_at, "hold_reason": reason})
+        results = [result for result in results if result.outcome != POSTPONED]
         self.env["smb.journey.log"].create([dict(
             result.log_vals,
             enrollment_id=result.enrollment.id,
@@ -345,7 +363,7 @@ class SmbJourneyEnrollment(models.Model):
             else:
                 __, next_step, due_at = key
                 if next_step:
-                    enrollments.write({"step_id": next_step.id, "due_at": due_at})
+                    enrollments.write({"step_id": next_step.id, "due_at": due_at, "hold_reason": False})
                 else:
                     enrollments._end("completed", "end")
 
@@ -403,7 +421,7 @@ class SmbJourneyEnrollment(models.Model):
             # sudo: ending is the engine's bookkeeping (Journey Users may not write enrollments)
             self.sudo().write({
                 "state": state, "exit_reason": reason, "date_end": fields.Datetime.now(),
-                "due_at": False, "step_id": False,
+                "due_at": False, "step_id": False, "hold_reason": False,
             })
 
     def _exit(self, reason):
@@ -555,3 +573,11 @@ class SmbJourneyEnrollment(models.Model):
                 candidates |= by_categories[categories].filtered(lambda p: p.id not in owned)
             result[enrollment.id] = candidates[:limit]
         return result
+
+
+def groupby_results(results):
+    """[((due_at, reason), [enrollment ids])] of postponed results."""
+    groups = defaultdict(list)
+    for result in results:
+        groups[result.due_at, result.reason or False].append(result.enrollment.id)
+    return list(groups.items())

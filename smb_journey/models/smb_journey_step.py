@@ -15,6 +15,9 @@ from odoo.addons.smb_journey.tools.registry import Condition, StepType
 
 _logger = logging.getLogger(__name__)
 
+# a StepResult outcome: not run yet, run again at due_at (see StepResult)
+POSTPONED = "postponed"
+
 WEEKDAYS = [
     ("0", "Monday"), ("1", "Tuesday"), ("2", "Wednesday"), ("3", "Thursday"),
     ("4", "Friday"), ("5", "Saturday"), ("6", "Sunday"),
@@ -26,7 +29,10 @@ class StepResult:
     """What running a step did to one enrollment; the engine applies it."""
 
     enrollment: models.Model
-    outcome: str  # a smb.journey.log outcome (tools/vocabulary.py)
+    # a smb.journey.log outcome (tools/vocabulary.py), or POSTPONED: the step
+    # runs again at due_at (quiet hours, a frequency cap, an event awaited),
+    # nothing is logged, and the reason shows on the enrollment
+    outcome: str
     reason: str = False  # a reason code (tools/vocabulary.py)
     message: str = False
     outlet: str = False  # the outlet taken (a condition's 'yes'): its steps run next
@@ -297,6 +303,26 @@ class SmbJourneyStep(models.Model):
         """Keep the tracking mailing of the steps that send messages (extended
         per channel); returns it for one step."""
         return self.mailing_id[:1]
+
+    # ------------------------------------------------------------
+    # MESSAGE GATES: run before a step that sends messages
+    # ------------------------------------------------------------
+
+    def _hold_messages(self, enrollments):
+        """{enrollment: StepResult} for the enrollments whose message this
+        step must not send now: skipped (a holdout's control group) or
+        POSTPONED (quiet hours, a frequency cap). The others run the step.
+
+        Each gate is an override in its own file that calls ``super()`` first
+        and judges only what is left, so the gates apply in load order.
+        Called inside the step's savepoint, so what a gate reserves is undone
+        with a failed run."""
+        self.ensure_one()
+        return {}
+
+    def _messages_done(self, results):
+        """After the step ran: ``results`` is what it did to the enrollments
+        the gates let through (a frequency cap counts the messages sent)."""
 
     # ------------------------------------------------------------
     # NAVIGATION

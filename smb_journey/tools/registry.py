@@ -70,13 +70,18 @@ class StepType:
         steps placed on it run next, then the journey goes on after the step
     :param mailing_type: ``mail``/``sms`` when the step sends messages
         tracked by a technical ``mailing.mailing`` (traces, opens, clicks,
-        bounces, statistics); False otherwise
+        bounces, statistics); False otherwise. Such a step passes the message
+        gates first (``smb.journey.step._hold_messages``: holdout, quiet
+        hours, frequency cap)
+    :param reasons: [(code, label)] log reasons of its own (an outlet taken,
+        a message skipped); added to tools/vocabulary.py's REASONS
     """
 
     label: str
     icon: str = "fa-circle"
     outlets: tuple = ()
     mailing_type: str | bool = False
+    reasons: tuple = ()
     help: str = ""
 
 
