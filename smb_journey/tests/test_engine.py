@@ -2,10 +2,12 @@ from datetime import datetime, timedelta
 from unittest.mock import patch
 
 from odoo.exceptions import ValidationError
+from odoo.fields import Datetime
 from odoo.tests import freeze_time, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.smb_journey.models.smb_journey_enrollment import SmbJourneyEnrollment
+from odoo.addons.smb_journey.models.smb_journey_step import POSTPONED, StepResult
 from odoo.addons.smb_journey.models.smb_journey_step_context import SmbJourneyStep as SmbJourneyStepContext
 
 from .common import JourneyCase
@@ -203,3 +205,46 @@ class TestEngine(JourneyCase):
         self.journey.action_stop()
         self.assertEqual(enrollment.state, "exited")
         self.assertEqual(enrollment.exit_reason, "journey_stopped")
+
+
+@tagged("post_install", "-at_install")
+class TestMessageGates(JourneyCase):
+    """The gates a message passes before it is sent (holdout, quiet hours,
+    frequency caps) skip it or postpone it; the engine applies either."""
+
+    def test_postponed_step_runs_later_unlogged(self):
+        Step = type(self.env["smb.journey.step"])
+        later = T0 + timedelta(hours=3)
+
+        def hold(step, enrollments):
+            if Datetime.now() >= later:
+                return {}
+            return {e: StepResult(e, POSTPONED, "waiting", due_at=later) for e in enrollments}
+
+        with freeze_time(T0), patch.object(Step, "_hold_messages", hold, create=True):
+            self.journey.action_start()
+            enrollment = self.journey.enroll(self.customer)
+            self.run_engine()
+            self.assertFalse(self.mails(self.step_hello), "held back, not sent")
+            self.assertFalse(enrollment.log_ids, "a postponed step is not logged: it has not run")
+            self.assertEqual((enrollment.step_id, enrollment.due_at, enrollment.hold_reason),
+                             (self.step_hello, later, "waiting"))
+        with freeze_time(later), patch.object(Step, "_hold_messages", hold, create=True):
+            self.run_engine()
+            self.assertEqual(len(self.mails(self.step_hello)), 1, "sent once the gate lets it through")
+            self.assertEqual(enrollment.step_id, self.step_again)
+            self.assertFalse(enrollment.hold_reason, "the reason leaves with the step")
+
+    def test_skipped_by_a_gate_goes_on(self):
+        Step = type(self.env["smb.journey.step"])
+
+        def hold(step, enrollments):
+            return {e: StepResult(e, "skipped", "opted_out") for e in enrollments}
+
+        with freeze_time(T0), patch.object(Step, "_hold_messages", hold, create=True):
+            self.journey.action_start()
+            enrollment = self.journey.enroll(self.customer)
+            self.run_engine()
+            self.assertFalse(self.mails(self.step_hello))
+            self.assertEqual(enrollment.log_ids.sorted("id").mapped("reason"), ["opted_out", "waiting"],
+                             "a skipped message lets the journey go on (to its wait)")
