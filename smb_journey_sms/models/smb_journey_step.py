@@ -225,7 +225,8 @@ class SmbJourneyStep(models.Model):
                 "user_id": step.journey_id.user_id.id,
                 "active": False,
             }
-            if step.mailing_id:
+            # a step that was an email keeps its email mailing's traces, and gets an SMS one
+            if step.mailing_id.mailing_type == "sms":
                 mailing = step.mailing_id.sudo().with_context(active_test=False)
                 changed = {k: v for k, v in vals.items() if mailing[k] != (
                     mailing[k].browse(v) if isinstance(mailing[k], models.BaseModel) else v)}

@@ -111,7 +111,8 @@ class TestSmsStep(SmsJourneyCase):
             self.sms_journey.action_start()
             enrollment = self.sms_journey.enroll(self.bob)
             self.run_engine()
-        self.assertEqual(enrollment.log_ids[:1].reason, "phone_invalid")
+        log = enrollment.log_ids.filtered(lambda log: log.step_id == self.step_text)
+        self.assertEqual((log.outcome, log.reason), ("skipped", "phone_invalid"))
         self.assertFalse(self.sms_of(self.step_text))
 
     def test_stop_link_blacklists_the_number_and_exits_the_journeys(self):
@@ -133,6 +134,22 @@ class TestSmsStep(SmsJourneyCase):
         with freeze_time(T0 + timedelta(days=1, minutes=1)):
             self.run_engine()
         self.assertEqual(self.sms_of(self.step_again).partner_id, self.bob)
+
+    def test_queuing_costs_the_same_queries_for_any_number_of_customers(self):
+        self.sms_journey.action_start()
+        counts = []
+        for size in (1, 3, 9):  # the first one creates the shop link's tracker
+            partners = self.env["res.partner"].create([{
+                "name": f"Client {size}-{i}", "email": f"c{size}-{i}@example.com", "phone": f"+32 470 00 {size:02d} {i:02d}",
+            } for i in range(size)])
+            enrollments = self.sms_journey.enroll(partners)
+            self.env.invalidate_all()
+            with self.count_queries() as counter:
+                results = self.step_text._run_sms(enrollments)
+                self.env.flush_all()
+            self.assertEqual([r.outcome for r in results], ["sent"] * size)
+            counts.append(counter["n"])
+        self.assertEqual(counts[1], counts[2], "no query per customer")
 
     def test_text_can_place_its_own_stop_link(self):
         self.step_text.sms_body = "Reply or leave: {{ unsubscribe_url }}"
@@ -163,3 +180,11 @@ class TestSmsStep(SmsJourneyCase):
         self.step_text.write({"name": "First text", "sms_body": "Hello"})
         self.assertEqual(mailing.subject, "[SMS journey] First text")
         self.assertEqual(mailing.body_plaintext, "Hello")
+
+    def test_email_step_made_an_sms_gets_an_sms_mailing(self):
+        email_mailing = self.step_hello.mailing_id
+        self.step_hello.write({"step_type": "sms", "sms_body": "Hello by text"})
+        self.assertEqual(self.step_hello.mailing_id.mailing_type, "sms")
+        self.assertEqual(email_mailing.mailing_type, "mail", "the email's traces stay on their mailing")
+        self.step_hello.step_type = "email"
+        self.assertEqual(self.step_hello.mailing_id.mailing_type, "mail")
