@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 from unittest import skipUnless
 from urllib.parse import urlencode, urlparse
 
-from odoo.tests import freeze_time, tagged
+from odoo.tests import Form, freeze_time, tagged
 
 from .common import SmsJourneyCase
 
@@ -172,6 +172,12 @@ class TestSmsStep(SmsJourneyCase):
             self.env["smb.journey.step"].create({
                 "journey_id": self.sms_journey.id, "name": "Bad", "step_type": "sms", "sms_body": "{{ nope }}"})
         self.step_text.sms_body = "{% if order %}Order {{ order.name }}{% endif %}Hi {{ customer.first_name }}"
+        cart_journey = self.env["smb.journey"].create({
+            "name": "Cart texts", "trigger": "cart_abandoned",
+            "step_ids": [(0, 0, {"name": "Text", "step_type": "sms", "sms_body": "Your cart: {{ cart.url }}"})],
+        })
+        with self.assertRefused("cart"):
+            cart_journey.trigger = "manual"
 
     def test_tracking_mailing_follows_the_step(self):
         mailing = self.step_text.mailing_id
@@ -188,3 +194,14 @@ class TestSmsStep(SmsJourneyCase):
         self.assertEqual(email_mailing.mailing_type, "mail", "the email's traces stay on their mailing")
         self.step_hello.step_type = "email"
         self.assertEqual(self.step_hello.mailing_id.mailing_type, "mail")
+
+    def test_step_form_writes_an_sms_step(self):
+        with Form(self.env["smb.journey.step"].with_context(default_journey_id=self.sms_journey.id)) as form:
+            form.name = "By text"
+            form.step_type = "sms"
+            form.sms_body = "Hi {{ customer.first_name }}"
+        step = form.record
+        self.assertEqual((step.step_type, step.sms_body), ("sms", "Hi {{ customer.first_name }}"))
+        self.assertEqual(step.diagram_info["icon"], "fa-mobile")
+        self.assertEqual(step.diagram_info["summary"], "Hi {{ customer.first_name }}")
+        self.assertTrue(step.sends_messages)
