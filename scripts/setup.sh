@@ -219,10 +219,10 @@ install_demo() {
     log "Recreating database '$DEMO_DB'"
     psql_odoo -c "DROP DATABASE IF EXISTS \"$DEMO_DB\" WITH (FORCE)"
     rm -rf "$HOME/.local/share/Odoo/filestore/$DEMO_DB"
-    log "Installing smb_journey and its Inventory bridge smb_journey_stock with demo data (a few minutes; log: $logfile)"
+    log "Installing smb_journey, its Inventory bridge smb_journey_stock and SMS bridge smb_journey_sms with demo data (a few minutes; log: $logfile)"
     local rc
     set +e
-    "$PYTHON" "$(odoo_bin "$src")" "${ODOO_ARGS[@]}" -d "$DEMO_DB" -i smb_journey,smb_journey_stock --with-demo \
+    "$PYTHON" "$(odoo_bin "$src")" "${ODOO_ARGS[@]}" -d "$DEMO_DB" -i smb_journey,smb_journey_stock,smb_journey_sms --with-demo \
         --stop-after-init --no-http --log-level=info 2>&1 | tee "$logfile" \
         | grep --line-buffered -E " (WARNING|ERROR|CRITICAL) |Loading module |modules loaded|Modules loaded|smb_journey/"
     rc="${PIPESTATUS[0]}"
@@ -230,7 +230,7 @@ install_demo() {
     if [ "$rc" != 0 ] || grep -Eq " (ERROR|CRITICAL) " "$logfile"; then
         echo "--- first error in $logfile:" >&2
         grep -m1 -A25 -E " (ERROR|CRITICAL) " "$logfile" >&2 || tail -n 25 "$logfile" >&2
-        die "installing smb_journey, smb_journey_stock on '$DEMO_DB' failed (exit $rc); full log: $logfile"
+        die "installing smb_journey, smb_journey_stock, smb_journey_sms on '$DEMO_DB' failed (exit $rc); full log: $logfile"
     fi
     if [ -z "${SMBJ_SEND_MAIL:-}" ]; then
         # No SMTP server on a fresh machine: keep the journey emails in the queue

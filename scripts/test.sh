@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Run smb_journey's tests:
 #   (a) the ORM-free pytest tests in tests/ (no Odoo, no database needed);
-#   (b) the Odoo suite (smb_journey/tests, tours included, and smb_journey_stock/tests) on a fresh,
+#   (b) the Odoo suite (smb_journey/tests, tours included, smb_journey_stock/tests and smb_journey_sms/tests) on a fresh,
 #       throw-away database, when Odoo 19 is importable.
 # Ends with one line "N passed, N failed" (both suites summed); exits non-zero
 # on any failure, error, or ERROR/CRITICAL line in Odoo's log.
 #
 # Environment (all optional):
 #   SMBJ_SKIP_ODOO=1      run only the pytest tests.
-#   SMBJ_TEST_TAGS=...    Odoo --test-tags (default /smb_journey,/smb_journey_stock; e.g. /smb_journey:TestEngine).
+#   SMBJ_TEST_TAGS=...    Odoo --test-tags (default /smb_journey,/smb_journey_stock,/smb_journey_sms; e.g. /smb_journey:TestEngine).
 #   SMBJ_ALLOW_SKIPPED_TOURS=1   do not fail when browser tests are skipped (no Chrome).
 #   SMBJ_TEST_DB=name     the throw-away database's name (default smbj_test_<pid>);
 #                         it must not exist yet, and is dropped at the end.
@@ -151,13 +151,13 @@ run_odoo() {
         return
     fi
 
-    local logfile="$TMP_DIR/odoo-test.log" port rc tags="${SMBJ_TEST_TAGS:-/smb_journey,/smb_journey_stock}"
+    local logfile="$TMP_DIR/odoo-test.log" port rc tags="${SMBJ_TEST_TAGS:-/smb_journey,/smb_journey_stock,/smb_journey_sms}"
     port="$(free_port)"
     set_odoo_args "$src"
     log "Odoo tests ($tags) on a fresh database $TEST_DB, Odoo from $src"
     DB_CREATED=1  # odoo-bin creates it; the trap drops it
     "$PYTHON" "$(odoo_bin "$src")" "${ODOO_ARGS[@]}" -d "$TEST_DB" --data-dir="$TMP_DIR/data" \
-        -i smb_journey,smb_journey_stock --test-enable --test-tags="$tags" --stop-after-init --log-level=test \
+        -i smb_journey,smb_journey_stock,smb_journey_sms --test-enable --test-tags="$tags" --stop-after-init --log-level=test \
         --http-interface=127.0.0.1 --http-port="$port" --max-cron-threads=0 2>&1 | tee "$logfile"
     rc="${PIPESTATUS[0]}"
 

@@ -83,10 +83,16 @@ class MailMail(models.Model):
         return trace_ids
 
     @api.model
+    def _smb_journey_known(self):
+        """``_KNOWN``, as a copy: a module whose override of these models does
+        not apply to a queued journey email adds itself here (with super())."""
+        return {model: {key: set(names) for key, names in known.items()} for model, known in _KNOWN.items()}
+
+    @api.model
     def _smb_journey_set_based_ok(self):
         """True when creating journey emails through the ORM would add nothing
         that :meth:`_smb_journey_queue` does not do itself."""
-        for model_name, known in _KNOWN.items():
+        for model_name, known in self._smb_journey_known().items():
             model = self.env[model_name]
             overrides = {
                 cls.__module__ for cls in type(model).__mro__

@@ -4,8 +4,10 @@ from odoo.tools import SQL
 from .res_company import ATTRIBUTION_MODELS
 
 # a journey email counts as a touch only once it really left: what mass_mailing
-# calls delivered (sent, opened, replied); queued, failed, bounced, cancelled do not
-DELIVERED = ("sent", "open", "reply")
+# calls delivered (sent, opened, replied); queued, failed, bounced, cancelled do not.
+# An SMS the provider accepted ('pending', which emails never are) left too:
+# delivery reports are optional, and many never come
+DELIVERED = ("sent", "open", "reply", "pending")
 
 
 class SmbJourneyConversion(models.Model):

@@ -78,7 +78,9 @@ class SmbJourneyStatisticsMixin(models.AbstractModel):
         for mailing_id, line in statuses.items():
             get = line.get
             result[mailing_id] = {
-                "queued": get("outgoing", 0) + get("pending", 0),
+                # waiting in the queue, or handed to the SMS provider without its answer
+                # yet ('pending' is an SMS the provider accepted: sent, counted below)
+                "queued": get("outgoing", 0) + get("process", 0),
                 "sent": sent[mailing_id],
                 "delivered": get("sent", 0) + get("open", 0) + get("reply", 0),
                 "opened": get("open", 0) + get("reply", 0),

@@ -312,7 +312,8 @@ class SmbJourneyStep(models.Model):
                 "user_id": step.journey_id.user_id.id,
                 "active": False,
             }
-            if step.mailing_id:
+            # a step of another channel made an email keeps that mailing's traces, and gets an email one
+            if step.mailing_id.mailing_type == "mail":
                 mailing = step.mailing_id.sudo().with_context(active_test=False)
                 changed = {k: v for k, v in vals.items() if mailing[k] != (
                     mailing[k].browse(v) if isinstance(mailing[k], models.BaseModel) else v)}
