@@ -121,13 +121,10 @@ def refused_reason(address):
     return next((name for name, hit in checks if hit), "")
 
 
-def check_target(url, allowed_hosts=(), resolve=socket.getaddrinfo):
-    """The target of ``url`` if this server may call it, else TargetRefused.
-
-    Every address the host resolves to is checked (a name with one public
-    and one private address is refused), unless the host is in
-    ``allowed_hosts`` (the admin's explicit allow-list, compared after
-    ``normalize_host``)."""
+def check_url(url):
+    """The parts of ``url`` and its host if it can be a webhook target at
+    all (http or https, a host, no credentials), else TargetRefused. Nothing
+    is resolved: this is what an endpoint's form checks on save."""
     try:
         parts = urlsplit((url or "").strip())
         port = parts.port
@@ -140,7 +137,17 @@ def check_target(url, allowed_hosts=(), resolve=socket.getaddrinfo):
     host = normalize_host(parts.hostname)
     if not host:
         raise TargetRefused("The URL has no host.")
-    port = port or (443 if parts.scheme == "https" else 80)
+    return parts, host, port or (443 if parts.scheme == "https" else 80)
+
+
+def check_target(url, allowed_hosts=(), resolve=socket.getaddrinfo):
+    """The target of ``url`` if this server may call it, else TargetRefused.
+
+    Every address the host resolves to is checked (a name with one public
+    and one private address is refused), unless the host is in
+    ``allowed_hosts`` (the admin's explicit allow-list, compared after
+    ``normalize_host``)."""
+    parts, host, port = check_url(url)
     allowed = host in {normalize_host(h) for h in allowed_hosts}
     try:
         infos = resolve(host, port, type=socket.SOCK_STREAM)
@@ -154,7 +161,7 @@ def check_target(url, allowed_hosts=(), resolve=socket.getaddrinfo):
             reason = refused_reason(ipaddress.ip_address(text))
             if reason:
                 raise TargetRefused(
-                    f"The host {host} resolves to {text}, a {reason} address: refused unless the host is allowed "
+                    f"The host {host} resolves to {text} ({reason} address): refused unless the host is allowed "
                     "on the endpoint.")
     return Target(parts.geturl(), host, port, addresses)
 

@@ -1,0 +1,249 @@
+import json
+import logging
+import threading
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from unittest.mock import patch
+
+from odoo.exceptions import AccessError
+from odoo.tests import freeze_time, new_test_user, tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.smb_journey.lib import webhook
+
+from .common import JourneyCase
+
+T0 = datetime(2026, 3, 2, 9, 0)
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """A webhook receiver: records each request, answers from ``answers``
+    (status codes, 200 when empty)."""
+
+    answers = []
+    received = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        status = type(self).answers.pop(0) if type(self).answers else 200
+        text = b"ok" if status == 200 else b"server error: " + b"x" * 1000
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(text)))
+        self.end_headers()
+        self.wfile.write(text)
+
+    def log_message(self, *args):
+        pass
+
+
+@tagged("post_install", "-at_install")
+class TestWebhook(JourneyCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.server = HTTPServer(("127.0.0.1", 0), Receiver)
+        thread = threading.Thread(target=cls.server.serve_forever, daemon=True)
+        thread.start()
+        cls.addClassCleanup(cls.server.server_close)
+        cls.addClassCleanup(cls.server.shutdown)
+        cls.endpoint = cls.env["smb.journey.webhook"].create({
+            "name": "Order desk",
+            "url": f"http://localhost:{cls.server.server_address[1]}/hooks/journeys?source=odoo",
+            "allowed_hosts": "localhost",
+            "max_tries": 3,
+        })
+        cls.hook_journey = cls.env["smb.journey"].create({
+            "name": "Tell the order desk",
+            "trigger": "manual",
+            "step_ids": [(0, 0, {"name": "Notify", "step_type": "webhook", "webhook_id": cls.endpoint.id})],
+        })
+        cls.hook_step = cls.hook_journey.step_ids
+        cls.customer.phone = "+32 470 00 00 01"
+
+    def setUp(self):
+        super().setUp()
+        Receiver.answers, Receiver.received = [], []
+
+    def deliver_calls(self):
+        """Run the delivery cron for real (its own cursor, like the scheduler)."""
+        with self.enter_registry_test_mode():
+            self.env.ref("smb_journey.ir_cron_webhook_delivery").method_direct_trigger()
+        self.env.invalidate_all()
+
+    def enrol(self):
+        self.hook_journey.action_start()
+        enrollment = self.hook_journey.enroll(self.customer)
+        self.run_engine()
+        return enrollment, self.env["smb.journey.webhook.delivery"].search([("enrollment_id", "=", enrollment.id)])
+
+    def test_call_queued_by_the_engine_posted_signed_by_the_cron(self):
+        with freeze_time(T0):
+            enrollment, delivery = self.enrol()
+            self.assertFalse(Receiver.received, "no network call in the engine's transaction")
+            self.assertEqual(len(delivery), 1)
+            self.assertEqual((delivery.state, delivery.tries, delivery.next_try_at), ("pending", 0, T0))
+            self.assertEqual(enrollment.state, "completed", "the customer goes on without waiting for the call")
+            self.assertEqual(enrollment.log_ids.reason, "webhook_queued")
+            self.assertIn(self.env.ref("smb_journey.ir_cron_webhook_delivery"),
+                          self.env["ir.cron.trigger"].search([]).cron_id, "the delivery cron is woken")
+            self.deliver_calls()
+        self.assertEqual(len(Receiver.received), 1)
+        request = Receiver.received[0]
+        headers, body = request["headers"], request["body"]
+        self.assertEqual(request["path"], "/hooks/journeys?source=odoo")
+        self.assertEqual(headers["Content-Type"], "application/json")
+        self.assertEqual(headers["Host"], f"localhost:{self.server.server_address[1]}")
+        self.assertEqual(headers["Idempotency-Key"], delivery.idempotency_key)
+        timestamp = int((T0 - datetime(1970, 1, 1)).total_seconds())
+        self.assertEqual(headers["X-Smb-Timestamp"], str(timestamp))
+        self.assertTrue(webhook.verify(self.endpoint.secret, timestamp, body, headers["X-Smb-Signature"],
+                                       now=timestamp), "signed with the endpoint's secret")
+        payload = json.loads(body)
+        self.assertEqual(payload, {
+            "event": "journey.step",
+            "id": delivery.idempotency_key,
+            "created_at": "2026-03-02T09:00:00Z",
+            "journey": {"id": self.hook_journey.id, "name": "Tell the order desk"},
+            "step": {"id": self.hook_step.id, "name": "Notify"},
+            "enrollment_id": enrollment.id,
+            "customer": {"id": self.customer.id, "name": "Ann Smith", "email": "ann@example.com",
+                         "phone": "+32 470 00 00 01"},
+            "record": None,
+            "company": {"id": self.company.id, "name": self.company.name},
+        })
+        self.assertEqual(
+            (delivery.state, delivery.tries, delivery.last_status_code, delivery.last_response, delivery.date_done),
+            ("done", 1, 200, "ok", T0))
+        self.assertEqual((self.hook_step.webhook_done_count, self.endpoint.done_count), (1, 1))
+        self.deliver_calls()
+        self.assertEqual(len(Receiver.received), 1, "a delivered call is not made again")
+
+    def test_failed_call_retried_with_backoff(self):
+        Receiver.answers = [500, 200]
+        with freeze_time(T0):
+            __, delivery = self.enrol()
+            self.deliver_calls()
+            self.assertEqual((delivery.state, delivery.tries, delivery.last_status_code), ("pending", 1, 500))
+            self.assertEqual(delivery.next_try_at, T0 + timedelta(minutes=1), "first retry after a minute")
+            self.assertEqual(delivery.last_error, "HTTP 500")
+            self.assertEqual(len(delivery.last_response), 500, "a short excerpt of the answer")
+            self.assertTrue(delivery.last_response.startswith("server error: xxx"))
+            retry = self.env["ir.cron.trigger"].search(
+                [("cron_id", "=", self.env.ref("smb_journey.ir_cron_webhook_delivery").id)])
+            self.assertIn(T0 + timedelta(minutes=1), retry.mapped("call_at"), "the cron is due with the retry")
+        with freeze_time(T0 + timedelta(seconds=59)):
+            self.deliver_calls()
+            self.assertEqual(len(Receiver.received), 1, "not before the backoff")
+        with freeze_time(T0 + timedelta(minutes=1)):
+            self.deliver_calls()
+        self.assertEqual(len(Receiver.received), 2)
+        self.assertEqual((delivery.state, delivery.tries, delivery.last_status_code, delivery.last_error),
+                         ("done", 2, 200, False))
+        keys = {request["headers"]["Idempotency-Key"] for request in Receiver.received}
+        self.assertEqual(keys, {delivery.idempotency_key}, "the retry carries the same key")
+
+    def test_dead_after_max_tries_then_retried_by_hand(self):
+        Receiver.answers = [503, 500, 502]
+        with freeze_time(T0):
+            __, delivery = self.enrol()
+            self.deliver_calls()
+        with freeze_time(T0 + timedelta(minutes=1)):
+            self.deliver_calls()
+            self.assertEqual((delivery.state, delivery.tries, delivery.next_try_at),
+                             ("pending", 2, T0 + timedelta(minutes=3)), "then after 2 minutes")
+        with freeze_time(T0 + timedelta(minutes=3)):
+            self.deliver_calls()
+        self.assertEqual((delivery.state, delivery.tries, delivery.last_status_code), ("dead", 3, 502))
+        self.assertEqual((self.hook_step.webhook_dead_count, self.endpoint.dead_count), (1, 1))
+        with freeze_time(T0 + timedelta(hours=1)):
+            self.deliver_calls()
+            self.assertEqual(len(Receiver.received), 3, "a dead call is not tried again by itself")
+            delivery.action_retry()
+            self.assertEqual((delivery.state, delivery.tries), ("pending", 0))
+            self.deliver_calls()
+        self.assertEqual((delivery.state, delivery.tries, len(Receiver.received)), ("done", 1, 4))
+
+    def test_private_target_refused_unless_allowed(self):
+        self.endpoint.allowed_hosts = "erp.lan"
+        with freeze_time(T0):
+            __, delivery = self.enrol()
+            with mute_logger("odoo.addons.smb_journey.models.smb_journey_webhook_delivery"):
+                self.deliver_calls()
+        self.assertFalse(Receiver.received)
+        self.assertEqual((delivery.state, delivery.tries, delivery.last_status_code), ("dead", 1, 0),
+                         "a refused target is dead at once, not retried")
+        self.assertIn("resolves to 127.0.0.1 (loopback address)", delivery.last_error)
+        # the admin allows the host: the call goes
+        self.endpoint.allowed_hosts = "erp.lan, localhost"
+        delivery.action_retry()
+        self.deliver_calls()
+        self.assertEqual(delivery.state, "done")
+        self.assertEqual(len(Receiver.received), 1)
+
+    def test_timeout_and_connection_errors_retried(self):
+        self.endpoint.url = "http://localhost:1/closed"
+        with freeze_time(T0):
+            __, delivery = self.enrol()
+            self.deliver_calls()
+        self.assertEqual((delivery.state, delivery.tries, delivery.last_status_code), ("pending", 1, 0))
+        self.assertTrue(delivery.last_error.startswith("Connection failed"))
+        with patch.object(webhook.requests, "post", side_effect=webhook.requests.Timeout("slow")), \
+                freeze_time(T0 + timedelta(minutes=1)):
+            self.deliver_calls()
+        self.assertEqual((delivery.state, delivery.tries, delivery.last_error),
+                         ("pending", 2, "Timed out after 10 s"))
+
+    def test_secret_never_logged_nor_sent(self):
+        secret = self.endpoint.secret
+        self.assertGreaterEqual(len(secret), 40, "a long random secret, made on create")
+        Receiver.answers = [500]
+        with freeze_time(T0), self.assertLogs(level=logging.DEBUG) as logs:
+            logging.getLogger("odoo.addons.smb_journey").info("capture starts")
+            __, delivery = self.enrol()
+            self.deliver_calls()
+        output = "\n".join(logs.output)
+        self.assertIn("Webhook call %s to endpoint %s, try 1: 500" % (delivery.id, self.endpoint.id), output)
+        self.assertNotIn(secret, output)
+        request = Receiver.received[0]
+        self.assertNotIn(secret, json.dumps(request["headers"]) + request["body"].decode())
+        values = delivery.read([f for f in delivery._fields if f not in ("webhook_id",)])[0]
+        self.assertNotIn(secret, json.dumps(values, default=str))
+
+    def test_secret_only_for_journey_managers(self):
+        journey_user = new_test_user(self.env, "hook_user", groups="smb_journey.group_journey_user")
+        manager = new_test_user(self.env, "hook_manager", groups="smb_journey.group_journey_manager")
+        self.assertEqual(self.endpoint.with_user(manager).secret, self.endpoint.secret)
+        self.assertEqual(self.endpoint.with_user(journey_user).name, "Order desk")
+        with self.assertRaises(AccessError):
+            self.endpoint.with_user(journey_user).secret  # noqa: B018
+        self.assertNotIn("secret", self.endpoint.with_user(journey_user).fields_get())
+        old = self.endpoint.secret
+        self.endpoint.with_user(manager).action_regenerate_secret()
+        self.assertNotEqual(self.endpoint.secret, old)
+        self.assertNotEqual(self.endpoint.copy().secret, self.endpoint.secret, "a copy has its own secret")
+
+    def test_send_test_shows_the_answer(self):
+        action = self.endpoint.action_send_test()
+        self.assertEqual(action["params"]["type"], "success")
+        self.assertEqual(action["params"]["message"], "HTTP 200: ok")
+        self.assertEqual(json.loads(Receiver.received[0]["body"])["event"], "test")
+        self.assertFalse(self.env["smb.journey.webhook.delivery"].search([("webhook_id", "=", self.endpoint.id)]),
+                         "a test is not recorded as a call")
+        self.endpoint.allowed_hosts = False
+        action = self.endpoint.action_send_test()
+        self.assertEqual(action["params"]["type"], "danger")
+        self.assertIn("loopback", action["params"]["message"])
+
+    def test_url_checked_on_save(self):
+        for url in ("ftp://example.com/x", "https://user:pw@example.com/x", "example.com/x"):
+            with self.assertRefused("Webhook Order desk"):
+                self.endpoint.url = url
+                self.endpoint.flush_recordset()
+
+    def test_step_needs_an_active_webhook(self):
+        self.endpoint.active = False
+        with self.assertRefused("needs an active webhook", exception=Exception):
+            self.hook_journey.action_start()
