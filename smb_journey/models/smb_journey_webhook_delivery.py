@@ -100,13 +100,14 @@ class SmbJourneyWebhookDelivery(models.Model):
         ]
 
     @api.model
-    def _deliver_batch(self):
+    def _deliver_batch(self, batch_size=None):
         """Lock and POST one batch of due calls; returns (processed, remaining).
 
         The rows are locked FOR UPDATE SKIP LOCKED: a second worker takes
         other rows, and never POSTs a call this one is making. Only these
         outbox rows are locked during the network calls."""
-        batch_size = int(self.env["ir.config_parameter"].sudo().get_param("smb_journey.webhook_batch_size", 20))
+        batch_size = batch_size or int(
+            self.env["ir.config_parameter"].sudo().get_param("smb_journey.webhook_batch_size", 20))
         domain = self._due_domain()
         batch = self._lock_due(domain, batch_size)
         if batch is None:

@@ -1,8 +1,9 @@
 import json
 import logging
 import threading
+import time
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from unittest.mock import patch
 
 from odoo.exceptions import AccessError
@@ -11,9 +12,11 @@ from odoo.tools import mute_logger
 
 from odoo.addons.smb_journey.lib import webhook
 
+from . import test_concurrency
 from .common import JourneyCase
 
 T0 = datetime(2026, 3, 2, 9, 0)
+N_CALLS = 12
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -247,3 +250,64 @@ class TestWebhook(JourneyCase):
         self.endpoint.active = False
         with self.assertRefused("needs an active webhook", exception=Exception):
             self.hook_journey.action_start()
+
+
+class SlowReceiver(Receiver):
+    """A receiver that takes its time, so two workers overlap."""
+
+    lock = threading.Lock()
+
+    def do_POST(self):
+        time.sleep(0.05)
+        with self.lock:
+            super().do_POST()
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookConcurrency(test_concurrency.ConcurrentCase):
+
+    def setUp(self):
+        super().setUp()
+        SlowReceiver.answers, SlowReceiver.received = [], []
+        server = ThreadingHTTPServer(("127.0.0.1", 0), SlowReceiver)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            endpoint = env["smb.journey.webhook"].create({
+                "name": "Parallel receiver", "url": f"http://localhost:{server.server_address[1]}/in",
+                "allowed_hosts": "localhost",
+            })
+            partner = env["res.partner"].create({"name": "Parallel webhook customer"})
+            deliveries = env["smb.journey.webhook.delivery"].create([{
+                "webhook_id": endpoint.id, "company_id": endpoint.company_id.id, "partner_id": partner.id,
+                "payload": {"n": i},
+            } for i in range(N_CALLS)])
+            self.endpoint_id, self.partner_id, self.keys = endpoint.id, partner.id, deliveries.mapped("idempotency_key")
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            env["smb.journey.webhook"].browse(self.endpoint_id).unlink()
+            self._drop_records(env, "res.partner", [self.partner_id])
+
+    def test_two_workers_never_post_the_same_call(self):
+        def work(env):
+            Delivery = env["smb.journey.webhook.delivery"]
+            posted = 0
+            while True:
+                processed, __ = Delivery._deliver_batch(batch_size=3)
+                env.cr.commit()
+                if not processed:
+                    return posted
+                posted += processed
+
+        posted = self._in_threads(work)
+        self.assertEqual(sum(posted), N_CALLS)
+        self.assertTrue(all(posted), f"both workers took a share: {posted}")
+        received = [request["headers"]["Idempotency-Key"] for request in SlowReceiver.received]
+        self.assertEqual(sorted(received), sorted(self.keys), "each call POSTed exactly once")
+        self.assertEqual(self._count("smb.journey.webhook.delivery",
+                                     [("webhook_id", "=", self.endpoint_id), ("state", "=", "done")]), N_CALLS)
