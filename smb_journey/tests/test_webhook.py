@@ -124,6 +124,18 @@ class TestWebhook(JourneyCase):
         self.deliver_calls()
         self.assertEqual(len(Receiver.received), 1, "a delivered call is not made again")
 
+    def test_payload_names_the_triggering_order(self):
+        order = self.make_order(self.customer)
+        order.action_confirm()
+        self.process_events()
+        self.hook_journey.trigger = "order_confirmed"
+        self.hook_journey.action_start()
+        enrollments = self.hook_journey.enroll(order)
+        self.run_engine()
+        delivery = self.env["smb.journey.webhook.delivery"].search([("enrollment_id", "in", enrollments.ids)])
+        self.assertEqual(delivery.payload["record"], {"model": "sale.order", "id": order.id, "name": order.name})
+        self.assertEqual(delivery.partner_id, self.customer)
+
     def test_failed_call_retried_with_backoff(self):
         Receiver.answers = [500, 200]
         with freeze_time(T0):
