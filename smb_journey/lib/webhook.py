@@ -19,6 +19,16 @@ multicast, reserved), whatever spelling the URL uses (decimal or hex
 addresses, IPv4-mapped IPv6, a name resolving to one of them). A host the
 admin names explicitly is let through.
 
+Between the check and the connection a name could be re-pointed to an
+internal address (DNS rebinding): an http call therefore connects to the
+address that was checked (``pinned_url``); an https call connects to the
+name, and a rebound name fails the TLS handshake (the internal host has no
+certificate for it) before any byte of the request leaves. What remains:
+an https name rebound to an internal host that does hold a valid
+certificate for it; a host in the allow-list, which is trusted whatever it
+resolves to; and the environment's proxy settings, which requests follows
+(the proxy then makes the connection).
+
 Nothing here imports Odoo; nothing here logs (a secret must never reach a log).
 """
 

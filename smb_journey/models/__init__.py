@@ -42,3 +42,4 @@ from . import smb_journey_trigger_replenishment
 from . import smb_journey_webhook
 from . import smb_journey_webhook_delivery
 from . import smb_journey_step_webhook
+from . import smb_journey_webhook_journey

@@ -28,7 +28,6 @@ class SmbJourneyWebhookDelivery(models.Model):
     _name = "smb.journey.webhook.delivery"
     _description = "Journey Webhook Call"
     _order = "id desc"
-    _rec_name = "idempotency_key"
     _check_company_auto = True
 
     # the cron's due query: pending rows by due time
@@ -58,6 +57,11 @@ class SmbJourneyWebhookDelivery(models.Model):
     last_response = fields.Text("Last Response", readonly=True, help="The start of the receiver's answer.")
     last_error = fields.Char(readonly=True)
     date_done = fields.Datetime("Delivered On", readonly=True)
+
+    @api.depends("webhook_id.name", "partner_id.name")
+    def _compute_display_name(self):
+        for delivery in self:
+            delivery.display_name = " - ".join(filter(None, [delivery.webhook_id.name, delivery.partner_id.name]))
 
     @api.depends("payload")
     def _compute_payload_text(self):

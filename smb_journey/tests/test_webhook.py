@@ -173,6 +173,7 @@ class TestWebhook(JourneyCase):
             self.deliver_calls()
         self.assertEqual((delivery.state, delivery.tries, delivery.last_status_code), ("dead", 3, 502))
         self.assertEqual((self.hook_step.webhook_dead_count, self.endpoint.dead_count), (1, 1))
+        self.assertEqual((self.hook_journey.webhook_call_count, self.hook_journey.webhook_dead_count), (1, 1))
         with freeze_time(T0 + timedelta(hours=1)):
             self.deliver_calls()
             self.assertEqual(len(Receiver.received), 3, "a dead call is not tried again by itself")
@@ -239,6 +240,17 @@ class TestWebhook(JourneyCase):
         self.endpoint.with_user(manager).action_regenerate_secret()
         self.assertNotEqual(self.endpoint.secret, old)
         self.assertNotEqual(self.endpoint.copy().secret, self.endpoint.secret, "a copy has its own secret")
+
+    def test_sales_staff_read_the_journey_not_the_webhook(self):
+        seller = new_test_user(self.env, "hook_seller", groups="sales_team.group_sale_salesman")
+        step = self.hook_step.with_user(seller)
+        self.assertEqual(step.diagram_info["summary"], "Order desk", "the diagram names the webhook")
+        self.assertNotIn("webhook_id", step.fields_get(), "not its URL")
+        self.assertEqual(self.hook_journey.with_user(seller).webhook_call_count, 0)
+        with self.assertRaises(AccessError):
+            self.endpoint.with_user(seller).read(["url"])
+        form = self.env["smb.journey.step"].with_user(seller).get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertNotIn('name="webhook_id"', form)
 
     def test_send_test_shows_the_answer(self):
         action = self.endpoint.action_send_test()
