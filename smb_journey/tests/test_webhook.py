@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from unittest.mock import patch
 
 from odoo.exceptions import AccessError
-from odoo.tests import freeze_time, new_test_user, tagged
+from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.smb_journey.lib import webhook
@@ -335,3 +335,28 @@ class TestWebhookConcurrency(test_concurrency.ConcurrentCase):
         self.assertEqual(sorted(received), sorted(self.keys), "each call POSTed exactly once")
         self.assertEqual(self._count("smb.journey.webhook.delivery",
                                      [("webhook_id", "=", self.endpoint_id), ("state", "=", "done")]), N_CALLS)
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookUi(HttpCase):
+
+    def test_manager_tests_a_webhook_and_retries_a_dead_call(self):
+        server = HTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        Receiver.answers, Receiver.received = [], []
+        endpoint = self.env["smb.journey.webhook"].create({
+            "name": "Tour receiver", "url": f"http://localhost:{server.server_address[1]}/in",
+            "allowed_hosts": "localhost",
+        })
+        delivery = self.env["smb.journey.webhook.delivery"].create({
+            "webhook_id": endpoint.id, "company_id": endpoint.company_id.id,
+            "partner_id": self.env["res.partner"].create({"name": "Tour webhook customer"}).id,
+            "payload": {"event": "journey.step"}, "state": "dead", "tries": 10, "last_status_code": 500,
+        })
+        manager = new_test_user(self.env, "hook_tour_manager", groups="smb_journey.group_journey_manager")
+        self.start_tour(f"/odoo/action-smb_journey.smb_journey_webhook_action/{endpoint.id}",
+                        "smb_journey_webhook_tour", login=manager.login)
+        self.assertEqual(json.loads(Receiver.received[0]["body"])["event"], "test")
+        self.assertEqual((delivery.state, delivery.tries), ("pending", 0))
