@@ -159,6 +159,9 @@ class SmbJourneyWebhookDelivery(models.Model):
                         "last_status_code": 0, "last_response": False, "last_error": str(e)})
             _logger.info("Webhook call %s to endpoint %s refused: %s", self.id, endpoint.id, e)
             return
+        except Exception as e:  # noqa: BLE001 - one odd call must not fail the batch, nor block the queue
+            _logger.warning("Webhook call %s to endpoint %s failed", self.id, endpoint.id, exc_info=True)
+            response = webhook.Response(0, "", self.env._("Unexpected error: %s", type(e).__name__))
         tries = self.tries + 1
         vals = {
             "tries": tries,

@@ -211,6 +211,12 @@ class TestWebhook(JourneyCase):
             self.deliver_calls()
         self.assertEqual((delivery.state, delivery.tries, delivery.last_error),
                          ("pending", 2, "Timed out after 10 s"))
+        with patch.object(webhook.requests, "post", side_effect=ValueError("odd")), \
+                freeze_time(T0 + timedelta(minutes=3)), \
+                mute_logger("odoo.addons.smb_journey.models.smb_journey_webhook_delivery"):
+            self.deliver_calls()
+        self.assertEqual((delivery.state, delivery.tries, delivery.last_error),
+                         ("dead", 3, "Unexpected error: ValueError"), "an odd failure counts as a failed try")
 
     def test_secret_never_logged_nor_sent(self):
         secret = self.endpoint.secret
