@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from unittest.mock import patch
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -258,6 +258,20 @@ class TestWebhook(JourneyCase):
         form = self.env["smb.journey.step"].with_user(seller).get_views([(False, "form")])["views"]["form"]["arch"]
         self.assertNotIn('name="webhook_id"', form)
 
+    def test_webhooks_and_calls_stay_in_their_company(self):
+        other_company = self.env["res.company"].create({"name": "Other Co"})
+        other_manager = new_test_user(self.env, "hook_other", groups="smb_journey.group_journey_manager",
+                                      company_id=other_company.id, company_ids=[(6, 0, other_company.ids)])
+        with freeze_time(T0):
+            __, delivery = self.enrol()
+        self.assertFalse(self.env["smb.journey.webhook"].with_user(other_manager).search([]))
+        self.assertFalse(self.env["smb.journey.webhook.delivery"].with_user(other_manager).search([]))
+        theirs = self.env["smb.journey.webhook"].create({
+            "name": "Theirs", "url": "https://example.com/in", "company_id": other_company.id})
+        with self.assertRefused("company inconsistencies", exception=UserError):
+            self.hook_step.webhook_id = theirs
+            self.hook_step.flush_recordset()
+
     def test_send_test_shows_the_answer(self):
         action = self.endpoint.action_send_test()
         self.assertEqual(action["params"]["type"], "success")
@@ -278,7 +292,7 @@ class TestWebhook(JourneyCase):
 
     def test_step_needs_an_active_webhook(self):
         self.endpoint.active = False
-        with self.assertRefused("needs an active webhook", exception=Exception):
+        with self.assertRefused("needs an active webhook", exception=UserError):
             self.hook_journey.action_start()
 
 
