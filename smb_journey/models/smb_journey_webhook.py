@@ -100,10 +100,13 @@ class SmbJourneyWebhook(models.Model):
         return self._notify(text, "success" if response.ok else "danger")
 
     def action_view_deliveries(self):
+        """The webhook's calls, filtered on the state of the button clicked
+        (context ``smb_webhook_filter``: done, pending, dead)."""
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("smb_journey.smb_journey_webhook_delivery_action")
         action["domain"] = [("webhook_id", "=", self.id)]
-        action["context"] = {"default_webhook_id": self.id, "search_default_filter_failing": 1}
+        state = self.env.context.get("smb_webhook_filter")
+        action["context"] = {f"search_default_filter_{state}": 1} if state in ("done", "pending", "dead") else {}
         return action
 
     # ------------------------------------------------------------

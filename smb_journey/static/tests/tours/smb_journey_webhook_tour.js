@@ -16,8 +16,8 @@ registry.category("web_tour.tours").add("smb_journey_webhook_tour", {
             trigger: ".o_notification:contains('HTTP 200: ok')",
         },
         {
-            content: "Open the calls of the journeys",
-            trigger: ".o_form_view button[name='action_view_deliveries']",
+            content: "Open the dead calls",
+            trigger: ".o_form_view button[name='action_view_deliveries']:contains('Dead')",
             run: "click",
         },
         {
