@@ -145,6 +145,13 @@ class Recorder(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.received.append((self.path, dict(self.headers), body))
         status, text = self.answers.pop(0) if self.answers else (200, "ok")
+        if status == "badgzip":
+            self.send_response(201)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"not gzip!")
+            return
         if status == "slow":
             time.sleep(1)
             status = 200
@@ -214,3 +221,10 @@ def test_post_timeout(server):
     Recorder.answers = [("slow", "")]
     response = post(target, b"{}", {}, timeout=0.2)
     assert (response.ok, response.status_code, response.error) == (False, 0, "Timed out after 0.2 s")
+
+
+def test_post_unreadable_answer_keeps_its_status(server):
+    port = server.server_address[1]
+    target = check_target(f"http://127.0.0.1:{port}/in", allowed_hosts=["127.0.0.1"])
+    Recorder.answers = [("badgzip", "")]
+    assert post(target, b"{}", {}, timeout=5) == (201, "", "")

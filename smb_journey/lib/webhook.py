@@ -41,6 +41,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import urllib3
 
 SIGNATURE_HEADER = "X-Smb-Signature"
 TIMESTAMP_HEADER = "X-Smb-Timestamp"
@@ -214,13 +215,21 @@ def post(target, body, headers, *, timeout=10):
     try:
         with requests.post(url, data=body, headers={**headers, **host_header}, timeout=timeout,
                            allow_redirects=False, stream=True) as response:
-            raw = response.raw.read(EXCERPT_SIZE * 4, decode_content=True) or b""
-            excerpt = raw.decode(response.encoding or "utf-8", errors="replace")[:EXCERPT_SIZE]
-            return Response(response.status_code, excerpt, "")
+            return Response(response.status_code, _excerpt(response), "")
     except requests.Timeout:
         return Response(0, "", f"Timed out after {timeout} s")
     except requests.RequestException as e:
         return Response(0, "", f"Connection failed: {_root_cause(e)}")
+
+
+def _excerpt(response):
+    """The start of the answer's body, as text; the status counts even when
+    the body cannot be read (cut, badly compressed, an unknown charset)."""
+    try:
+        raw = response.raw.read(EXCERPT_SIZE * 4, decode_content=True) or b""
+        return raw.decode(response.encoding or "utf-8", errors="replace")[:EXCERPT_SIZE]
+    except (OSError, LookupError, urllib3.exceptions.HTTPError):
+        return ""
 
 
 def _root_cause(error):
