@@ -8,7 +8,7 @@
     "website": "https://github.com/smb-journey/smb_journey",
     "license": "LGPL-3",
     "depends": ["sale_management", "website_sale", "crm", "mass_mailing", "sale_loyalty"],
-    "external_dependencies": {"python": ["jinja2", "lxml", "numpy", "psycopg2", "pytz", "scikit-learn", "scipy"]},
+    "external_dependencies": {"python": ["jinja2", "lxml", "numpy", "psycopg2", "pytz", "requests", "scikit-learn", "scipy"]},
     "data": [
         "security/smb_journey_security.xml",
         "security/ir.model.access.csv",
@@ -47,6 +47,9 @@
         "views/mailing_contact_views.xml",
         "views/mailing_consent_templates.xml",
         "views/portal_templates.xml",
+        "views/smb_journey_webhook_views.xml",
+        "views/smb_journey_webhook_delivery_views.xml",
+        "views/smb_journey_step_webhook_views.xml",
         "views/smb_journey_menus.xml",
     ],
     "demo": [
@@ -56,6 +59,7 @@
         "demo/smb_journey_dates_demo.xml",
         "demo/smb_journey_lead_nurture_demo.xml",
         "demo/smb_journey_inactivity_demo.xml",
+        "demo/smb_journey_webhook_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

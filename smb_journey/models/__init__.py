@@ -39,3 +39,7 @@ from . import smb_journey_step_lead
 from . import smb_journey_trigger_no_order
 from . import smb_journey_trigger_no_engagement
 from . import smb_journey_trigger_replenishment
+from . import smb_journey_webhook
+from . import smb_journey_webhook_delivery
+from . import smb_journey_step_webhook
+from . import smb_journey_webhook_journey

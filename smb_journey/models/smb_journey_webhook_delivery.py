@@ -1,0 +1,185 @@
+import json
+import logging
+import time
+import uuid
+from datetime import timedelta
+
+import psycopg2
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from odoo.addons.smb_journey.lib import webhook
+
+_logger = logging.getLogger(__name__)
+
+# a batch stops taking new calls after this many seconds (the rest wait for
+# the next call of the cron, within the same job): a batch of slow
+# receivers does not hold its rows, nor the cron worker, for batch x timeout
+BATCH_BUDGET = 60
+
+
+class SmbJourneyWebhookDelivery(models.Model):
+    """The webhook outbox: one call of an endpoint for one customer at one
+    step. Webhook steps only create these rows; the delivery cron POSTs them
+    in its own transactions, so no network call is made while the engine
+    holds enrollment rows."""
+
+    _name = "smb.journey.webhook.delivery"
+    _description = "Journey Webhook Call"
+    _order = "id desc"
+    _check_company_auto = True
+
+    # the cron's due query: pending rows by due time
+    _due_idx = models.Index("(next_try_at, id) WHERE state = 'pending'")
+    _unique_key = models.UniqueIndex("(idempotency_key)", "A webhook call has its own key.")
+
+    webhook_id = fields.Many2one(
+        "smb.journey.webhook", "Webhook", required=True, index=True, ondelete="cascade", check_company=True)
+    company_id = fields.Many2one("res.company", required=True, index=True)
+    journey_id = fields.Many2one("smb.journey", index=True, ondelete="cascade", check_company=True)
+    step_id = fields.Many2one("smb.journey.step", index=True, ondelete="cascade", check_company=True)
+    enrollment_id = fields.Many2one("smb.journey.enrollment", index="btree_not_null", ondelete="set null")
+    partner_id = fields.Many2one("res.partner", "Customer", index="btree_not_null", ondelete="set null")
+    payload = fields.Json("Payload Data", readonly=True, help="The JSON body, as the receiver gets it.")
+    payload_text = fields.Text("Payload", compute="_compute_payload_text")
+    idempotency_key = fields.Char(
+        "Key", required=True, readonly=True, copy=False, default=lambda self: str(uuid.uuid4()),
+        help="Sent as the Idempotency-Key header, the same on every try: the receiver ignores a retry "
+        "of a call it already took.")
+    state = fields.Selection(
+        [("pending", "Pending"), ("done", "Delivered"), ("dead", "Dead"), ("cancelled", "Cancelled")],
+        default="pending", required=True, readonly=True)
+    tries = fields.Integer(readonly=True)
+    next_try_at = fields.Datetime("Next Try", default=fields.Datetime.now, readonly=True)
+    last_try_at = fields.Datetime("Last Try", readonly=True)
+    last_status_code = fields.Integer("Last HTTP Status", readonly=True, help="0: no answer.")
+    last_response = fields.Text("Last Response", readonly=True, help="The start of the receiver's answer.")
+    last_error = fields.Char(readonly=True)
+    date_done = fields.Datetime("Delivered On", readonly=True)
+
+    @api.depends("webhook_id.name", "partner_id.name")
+    def _compute_display_name(self):
+        for delivery in self:
+            delivery.display_name = " - ".join(filter(None, [delivery.webhook_id.name, delivery.partner_id.name]))
+
+    @api.depends("payload")
+    def _compute_payload_text(self):
+        for delivery in self:
+            delivery.payload_text = json.dumps(delivery.payload, indent=2, ensure_ascii=False) \
+                if delivery.payload else ""
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_retry(self):
+        """Try a dead or cancelled call again, from its first try, now."""
+        self.filtered(lambda d: d.state in ("dead", "cancelled")).write({
+            "state": "pending", "tries": 0, "next_try_at": fields.Datetime.now(), "date_done": False,
+        })
+        self._wake_cron()
+
+    def action_cancel(self):
+        self.filtered(lambda d: d.state == "pending").state = "cancelled"
+
+    # ------------------------------------------------------------
+    # CRON
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_deliver(self):
+        """Delivery cron: POST the due calls, a locked batch at a time
+        (``sms.sms._process_queue`` style, committed by the progress API)."""
+        processed, remaining = self._deliver_batch()
+        self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
+
+    @api.model
+    def _due_domain(self):
+        return [
+            ("state", "=", "pending"),
+            ("next_try_at", "<=", fields.Datetime.now()),
+            # an archived endpoint's calls wait for it to come back
+            ("webhook_id.active", "=", True),
+        ]
+
+    @api.model
+    def _deliver_batch(self, batch_size=None):
+        """Lock and POST one batch of due calls; returns (processed, remaining).
+
+        The rows are locked FOR UPDATE SKIP LOCKED: a second worker takes
+        other rows, and never POSTs a call this one is making. Only these
+        outbox rows are locked during the network calls."""
+        batch_size = batch_size or int(
+            self.env["ir.config_parameter"].sudo().get_param("smb_journey.webhook_batch_size", 20))
+        domain = self._due_domain()
+        batch = self._lock_due(domain, batch_size)
+        if batch is None:
+            # a row changed since our snapshot: the runner calls again with a fresh one
+            return 0, 1
+        deadline = time.monotonic() + BATCH_BUDGET
+        done, retry_at = self.browse(), []
+        for delivery in batch:
+            if time.monotonic() > deadline:
+                break
+            delivery._deliver()
+            done |= delivery
+            if delivery.state == "pending":
+                retry_at.append(delivery.next_try_at)
+        if retry_at:
+            # the cron runs again when the first retry is due, not at its next interval
+            self.env.ref("smb_journey.ir_cron_webhook_delivery")._trigger(min(retry_at))
+        remaining = self.search_count(domain) if len(done) < len(batch) or len(batch) == batch_size else 0
+        return len(done), remaining
+
+    @api.model
+    def _lock_due(self, domain, limit):
+        query = self._search(domain, order="next_try_at, id", limit=limit)
+        sql = SQL("%s FOR NO KEY UPDATE OF %s SKIP LOCKED", query.select(), SQL.identifier(self._table))
+        self.env.flush_query(sql)
+        cr = self.env.cr
+        try:
+            with cr.savepoint(flush=False):
+                cr.execute(sql, log_exceptions=False)
+                ids = [row[0] for row in cr.fetchall()]
+        except psycopg2.errors.SerializationFailure:
+            return None
+        return self.browse(ids)
+
+    def _deliver(self):
+        """One try of one call: POST, then record what came back."""
+        self.ensure_one()
+        endpoint = self.webhook_id
+        now = fields.Datetime.now()
+        try:
+            response = endpoint._call(self.payload, self.idempotency_key)
+        except webhook.TargetRefused as e:
+            # a refused target stays refused: dead at once, not retried
+            self.write({"state": "dead", "tries": self.tries + 1, "last_try_at": now,
+                        "last_status_code": 0, "last_response": False, "last_error": str(e)})
+            _logger.info("Webhook call %s to endpoint %s refused: %s", self.id, endpoint.id, e)
+            return
+        except Exception as e:  # noqa: BLE001 - one odd call must not fail the batch, nor block the queue
+            _logger.warning("Webhook call %s to endpoint %s failed", self.id, endpoint.id, exc_info=True)
+            response = webhook.Response(0, "", self.env._("Unexpected error: %s", type(e).__name__))
+        tries = self.tries + 1
+        vals = {
+            "tries": tries,
+            "last_try_at": now,
+            "last_status_code": response.status_code,
+            "last_response": response.excerpt or False,
+            "last_error": response.error or (
+                False if response.ok else self.env._("HTTP %s", response.status_code)),
+        }
+        if response.ok:
+            vals.update(state="done", date_done=now)
+        elif tries >= endpoint.max_tries:
+            vals["state"] = "dead"
+        else:
+            vals["next_try_at"] = now + timedelta(seconds=webhook.backoff(tries))
+        self.write(vals)
+        _logger.info("Webhook call %s to endpoint %s, try %s: %s", self.id, endpoint.id, tries,
+                     response.status_code or response.error)
+
+    def _wake_cron(self):
+        self.env.ref("smb_journey.ir_cron_webhook_delivery")._trigger()
