@@ -25,7 +25,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ODOO_TARBALL_URL="${SMBJ_ODOO_TARBALL_URL:-https://nightly.odoo.com/19.0/nightly/src/odoo_19.0.latest.tar.gz}"
 DEMO_DB="${SMBJ_DB:-smb_journey_demo}"
 HTTP_PORT="${SMBJ_PORT:-8069}"
-EXTRA_PY_DEPS=(scikit-learn websocket-client pytest)
+EXTRA_PY_DEPS=(scikit-learn websocket-client phonenumbers pytest)
 
 is_root() { [ "$(id -u)" = 0 ]; }
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -183,7 +183,7 @@ PY
     printf '%s\n' "${EXTRA_PY_DEPS[@]}" >>"$reqs"
     stamp="$CACHE_DIR/pip-$("$PYTHON" -c 'import hashlib, sys
 print(hashlib.sha256(open(sys.argv[1], "rb").read() + sys.executable.encode()).hexdigest()[:16])' "$reqs").ok"
-    if [ -f "$stamp" ] && "$PYTHON" -c 'import psycopg2, lxml, jinja2, requests, sklearn, websocket, pytest' 2>/dev/null; then
+    if [ -f "$stamp" ] && "$PYTHON" -c 'import psycopg2, lxml, jinja2, requests, sklearn, websocket, phonenumbers, pytest' 2>/dev/null; then
         log "Python requirements already installed ($(wc -l <"$reqs") packages)"
         return
     fi
