@@ -62,11 +62,14 @@ class SmbJourneyLog(models.Model):
             for vals in vals_list
         ])
 
-    @api.depends("mailing_trace_id.open_datetime", "mailing_trace_id.links_click_datetime")
+    @api.depends("mailing_trace_id.open_datetime", "mailing_trace_id.smb_machine_open",
+                 "mailing_trace_id.links_click_datetime")
     def _compute_engagement(self):
+        opened = self.mailing_trace_id._smb_human_opened()
         for log in self:
             trace = log.mailing_trace_id
-            log.opened = bool(trace.open_datetime or trace.links_click_datetime)
+            # a machine open (a mail scanner, a privacy proxy) is not the customer's
+            log.opened = bool(trace in opened or trace.links_click_datetime)
             log.clicked = bool(trace.links_click_datetime)
 
     @api.depends("conversion_ids.revenue", "conversion_ids.order_id")

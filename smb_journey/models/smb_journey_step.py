@@ -463,8 +463,11 @@ class SmbJourneyStep(models.Model):
     _condition_record_domain = _condition_filter
 
     def _condition_opened(self, enrollments):
+        """Opened by the customer: an open by a mail scanner or a privacy
+        proxy (a machine open, see mailing.trace) is no answer."""
         traces = enrollments._last_message_traces()
-        return {e_id for e_id, trace in traces.items() if trace.open_datetime or trace.links_click_datetime}
+        opened = self.env["mailing.trace"].union(*traces.values())._smb_human_opened()
+        return {e_id for e_id, trace in traces.items() if trace in opened or trace.links_click_datetime}
 
     def _condition_clicked(self, enrollments):
         traces = enrollments._last_message_traces()
