@@ -28,6 +28,7 @@
         "data/smb_journey_replenishment_data.xml",
         "wizard/smb_journey_enroll_wizard_views.xml",
         "views/smb_journey_step_views.xml",
+        "views/smb_journey_step_more_views.xml",
         "views/smb_journey_enrollment_views.xml",
         "views/smb_journey_log_views.xml",
         "views/smb_journey_conversion_views.xml",

@@ -39,3 +39,6 @@ from . import smb_journey_step_lead
 from . import smb_journey_trigger_no_order
 from . import smb_journey_trigger_no_engagement
 from . import smb_journey_trigger_replenishment
+from . import smb_journey_step_tag
+from . import smb_journey_step_coupon
+from . import smb_journey_step_wait_event

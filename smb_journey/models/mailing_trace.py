@@ -51,13 +51,24 @@ class MailingTrace(models.Model):
         read = flagged.filtered(lambda t: not by_machine(t))
         if read:
             read.write({"smb_machine_open": False, "open_datetime": now})
+        ((fresh - machine) | read)._smb_journey_engaged()
         return traces
 
     def set_clicked(self, domain=None):
         """A click is a person's: an open flagged as a machine's becomes real."""
         traces = super().set_clicked(domain=domain)
         traces.filtered("smb_machine_open").write({"smb_machine_open": False})
+        traces._smb_journey_engaged()
         return traces
+
+    def _smb_journey_engaged(self):
+        """These traces were just opened or clicked by a person: customers
+        waiting on a "wait for an event" step for them go on at the engine's
+        next pass rather than at their next re-check."""
+        journey_traces = self.filtered(lambda t: t.mass_mailing_id.smb_journey_step_id)
+        if journey_traces:
+            # sudo: a reader's open, through the public tracking pixel, wakes the journey's bookkeeping
+            self.env["smb.journey.step"].sudo()._wake_waiting_for_engagement(journey_traces)
 
     def set_bounced(self, domain=None, bounce_message=False):
         """A journey email's bounce is noted on the customer's line of that

@@ -29,6 +29,9 @@ class SmbJourneyLog(models.Model):
     message = fields.Char()
     due_at = fields.Datetime("Next Step At", readonly=True, help="When the step lets the customer go on (a wait).")
     mailing_trace_id = fields.Many2one("mailing.trace", "Email Trace", index="btree_not_null", ondelete="set null")
+    loyalty_card_id = fields.Many2one(
+        "loyalty.card", "Coupon", index="btree_not_null", ondelete="set null", readonly=True,
+        help="The personal coupon a coupon step gave the customer.")
     # sudo (compute_sudo / related): sales staff read how their customer's
     # email did without Email Marketing rights on the traces themselves
     trace_status = fields.Selection(related="mailing_trace_id.trace_status", string="Email Status")

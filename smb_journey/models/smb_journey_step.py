@@ -22,6 +22,8 @@ WEEKDAYS = [
     ("0", "Monday"), ("1", "Tuesday"), ("2", "Wednesday"), ("3", "Thursday"),
     ("4", "Friday"), ("5", "Saturday"), ("6", "Sunday"),
 ]
+# the units of a delay (lib/schedule.after_delay reads them)
+DELAY_UNITS = [("minutes", "Minutes"), ("hours", "Hours"), ("days", "Days"), ("weeks", "Weeks")]
 
 
 @dataclass
@@ -85,10 +87,7 @@ class SmbJourneyStep(models.Model):
         [("delay", "For a delay"), ("until", "Until a day and hour")], default="delay"
     )
     wait_amount = fields.Integer("Wait", default=1)
-    wait_unit = fields.Selection(
-        [("minutes", "Minutes"), ("hours", "Hours"), ("days", "Days"), ("weeks", "Weeks")],
-        default="days",
-    )
+    wait_unit = fields.Selection(DELAY_UNITS, default="days")
     wait_weekday = fields.Selection(WEEKDAYS, "Weekday", help="Any day when empty.")
     wait_hour = fields.Float("Hour", default=10.0, help="In the customer's timezone.")
     # activity
@@ -344,6 +343,20 @@ class SmbJourneyStep(models.Model):
             return siblings[index + 1]
         return self.parent_id._next_step() if self.parent_id else self.browse()
 
+    def _preceding_steps(self):
+        """The steps every customer goes through before this one: the earlier
+        steps of its branch, the step whose outlet it is placed on, and so up
+        to the main path (not the steps placed on another outlet)."""
+        self.ensure_one()
+        steps = self.browse()
+        step = self
+        while step:
+            siblings = list(step._siblings())
+            steps |= self.browse([s.id for s in siblings[:siblings.index(step)]])
+            steps |= step.parent_id
+            step = step.parent_id
+        return steps
+
     def _outlet_first_step(self, outlet):
         """The first step placed on ``outlet`` of this step (empty: none)."""
         self.ensure_one()
@@ -379,10 +392,14 @@ class SmbJourneyStep(models.Model):
             day = dict(self._fields["wait_weekday"]._description_selection(self.env)).get(self.wait_weekday) \
                 or self.env._("the next day")
             return self.env._("Until %(day)s at %(hour)s", day=day, hour=format_duration(self.wait_hour or 0))
-        unit = dict(self._fields["wait_unit"]._description_selection(self.env)).get(self.wait_unit, "").lower()
-        if self.wait_amount == 1 and unit.endswith("s"):
+        return self.env._("For %(delay)s", delay=self._delay_words(self.wait_amount, "wait_unit"))
+
+    def _delay_words(self, amount, unit_field):
+        """A delay as read: "1 day", "3 hours" (``unit_field``: the step's DELAY_UNITS field)."""
+        unit = dict(self._fields[unit_field]._description_selection(self.env)).get(self[unit_field], "").lower()
+        if amount == 1 and unit.endswith("s"):
             unit = unit[:-1]  # "1 day", not "1 days"
-        return self.env._("For %(amount)s %(unit)s", amount=self.wait_amount, unit=unit)
+        return f"{amount} {unit}"
 
     def _run_activity(self, enrollments):
         """A to-do for the salesperson of the triggering record (a lead's),
