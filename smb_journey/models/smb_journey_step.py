@@ -261,6 +261,14 @@ class SmbJourneyStep(models.Model):
             if step.wait_amount < 0 or not 0 <= step.wait_hour < 24:
                 raise ValidationError(self.env._("Step %s: a wait needs a positive delay and an hour within 0-24.", step.name))
 
+    @api.onchange("parent_id")
+    def _onchange_parent_id(self):
+        """Placed after a step of another kind: its first outlet (a wait for
+        an event's "Happened", not a condition's "If yes")."""
+        outlets = dict(self.parent_id._type().outlets) if self.parent_id else {}
+        if outlets and self.branch not in outlets:
+            self.branch = next(iter(outlets))
+
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.su:
@@ -346,15 +354,22 @@ class SmbJourneyStep(models.Model):
     def _preceding_steps(self):
         """The steps every customer goes through before this one: the earlier
         steps of its branch, the step whose outlet it is placed on, and so up
-        to the main path (not the steps placed on another outlet)."""
+        to the main path (not the steps placed on another outlet). Works on a
+        step being edited, not saved yet (its form's placeholders)."""
         self.ensure_one()
+
+        def key(step):  # a new step comes after the saved ones of its sequence
+            return step.sequence, step.id if isinstance(step.id, int) else float("inf")
+
         steps = self.browse()
         step = self
         while step:
-            siblings = list(step._siblings())
-            steps |= self.browse([s.id for s in siblings[:siblings.index(step)]])
-            steps |= step.parent_id
-            step = step.parent_id
+            parent, branch, position = step.parent_id, step.branch, key(step)
+            steps |= step.journey_id.step_ids.filtered(
+                lambda s, parent=parent, branch=branch, position=position: s.parent_id == parent
+                and (not parent or s.branch == branch) and key(s) < position)
+            steps |= parent
+            step = parent
         return steps
 
     def _outlet_first_step(self, outlet):

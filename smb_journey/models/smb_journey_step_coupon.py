@@ -49,6 +49,12 @@ class SmbJourneyStep(models.Model):
         if not self.coupon_program_id:
             raise UserError(self.env._("Coupon step %s needs a coupon program.", self.name))
 
+    def _check_email(self):
+        super()._check_email()
+        if not self.coupon_source_program_id and "coupon" in self._referenced_names():
+            # the coupon step it showed was removed or moved since the email was saved
+            self._check_template()
+
     def _describe_coupon(self):
         return self.coupon_program_id.name or ""
 

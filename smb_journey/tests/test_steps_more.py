@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 
 from odoo.exceptions import UserError
 from odoo.fields import Domain
-from odoo.tests import HttpCase, freeze_time, tagged
+from odoo.tests import Form, HttpCase, freeze_time, tagged
 
 from .common import JourneyCase
 
@@ -106,6 +106,12 @@ class TestCouponStep(MoreStepsCase):
                 "journey_id": journey.id, "name": "Too early", "sequence": 0, "step_type": "email",
                 "subject": "A gift", "body_html": "<p>Your code: {{ coupon.code }}</p>"})
         self.assertEqual(coupon_step.diagram_info["summary"], "Come back")
+        with Form(self.Step.with_context(default_journey_id=journey.id)) as form:
+            form.name = "Another one"
+            form.sequence = 11
+            form.subject = "Remember"
+            form.body_html = "<p>{{ coupon.code }}</p>"
+            self.assertEqual(form.coupon_source_program_id, self.program, "shown while the email is written")
 
         with freeze_time(T0):
             journey.action_start()
@@ -134,6 +140,16 @@ class TestCouponStep(MoreStepsCase):
         self.assertEqual(self.env["loyalty.card"].search_count([("program_id", "=", self.program.id)]), 3)
         self.assertEqual(len(self.step_logs(coupon_step)), 3)
         self.assertTrue(wait)
+
+    def test_an_email_showing_a_removed_coupon_step_cannot_start(self):
+        journey = self.make_journey([
+            {"name": "Coupon", "step_type": "coupon", "coupon_program_id": self.program.id},
+            {"name": "Your coupon", "step_type": "email", "subject": "A gift",
+             "body_html": "<p>Your code: {{ coupon.code }}</p>"},
+        ])
+        journey.step_ids.filtered(lambda s: s.step_type == "coupon").unlink()
+        with self.assertRefused("coupon"):
+            journey.action_start()
 
     def test_a_coupon_step_without_program_cannot_start(self):
         journey = self.make_journey([{"name": "Coupon", "step_type": "coupon"}])
@@ -217,6 +233,14 @@ class TestWaitEventStep(MoreStepsCase):
         self.assertEqual(len(logs), 3, "one log per customer, when the wait ended")
         self.assertEqual({log.partner_id: log.reason for log in logs},
                          {opener: "event_happened", clicker: "event_happened", idle: "event_timeout"})
+
+    def test_a_step_placed_after_it_takes_its_first_outlet(self):
+        journey, hello, waiting, happened, timeout = self.make_waiting_journey("opened")
+        with Form(self.Step.with_context(default_journey_id=journey.id)) as form:
+            form.name = "Thanks"
+            form.step_type = "exit"
+            form.parent_id = waiting
+            self.assertEqual(form.branch, "happened", "not a condition's yes")
 
     def test_clicked_waits_for_a_click(self):
         journey, hello, waiting, happened, timeout = self.make_waiting_journey("clicked")
