@@ -28,6 +28,7 @@
         "data/smb_journey_replenishment_data.xml",
         "wizard/smb_journey_enroll_wizard_views.xml",
         "views/smb_journey_step_views.xml",
+        "views/smb_journey_step_more_views.xml",
         "views/smb_journey_enrollment_views.xml",
         "views/smb_journey_log_views.xml",
         "views/smb_journey_conversion_views.xml",
@@ -60,6 +61,7 @@
         "demo/smb_journey_lead_nurture_demo.xml",
         "demo/smb_journey_inactivity_demo.xml",
         "demo/smb_journey_webhook_demo.xml",
+        "demo/smb_journey_steps_more_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -1,2 +1,3 @@
 from . import consent
 from . import portal
+from . import tracking

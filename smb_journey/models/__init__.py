@@ -43,3 +43,6 @@ from . import smb_journey_webhook
 from . import smb_journey_webhook_delivery
 from . import smb_journey_step_webhook
 from . import smb_journey_webhook_journey
+from . import smb_journey_step_tag
+from . import smb_journey_step_coupon
+from . import smb_journey_step_wait_event

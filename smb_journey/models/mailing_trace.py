@@ -1,7 +1,9 @@
-from odoo import models
+from odoo import api, fields, models
+from odoo.fields import Domain
 
 from odoo.addons.mass_mailing.models.mail_thread import BLACKLIST_MAX_BOUNCED_LIMIT
 from odoo.addons.smb_journey.lib import bounce as bounce_lib
+from odoo.addons.smb_journey.lib import machine_opens
 
 
 class MailingTrace(models.Model):
@@ -10,6 +12,63 @@ class MailingTrace(models.Model):
     # the inactivity scanners read an address's traces, and the traces sent in a window
     _smb_email_idx = models.Index("(email) WHERE email IS NOT NULL")
     _smb_sent_datetime_idx = models.Index("(sent_datetime) WHERE sent_datetime IS NOT NULL")
+
+    smb_machine_open = fields.Boolean(
+        "Machine Open", readonly=True,
+        help="The open was recorded within seconds of sending, or by a mail scanner or privacy proxy (Apple Mail "
+        "Privacy Protection): nobody read the email then. Journeys count it apart and do not treat it as opened; "
+        "a later open by the reader, or a click, makes it a real open.")
+
+    @api.model
+    def _smb_human_open_domain(self):
+        """The traces a person opened: the one definition that journey
+        conditions, statistics and timing read. A click sets the open too
+        (mass_mailing) and clears the machine flag (``set_clicked``)."""
+        return Domain("open_datetime", "!=", False) & Domain("smb_machine_open", "=", False)
+
+    def _smb_human_opened(self):
+        """These traces, those a person opened (``_smb_human_open_domain`` in Python)."""
+        return self.filtered(lambda t: t.open_datetime and not t.smb_machine_open)
+
+    def set_opened(self, domain=None):
+        """Flag machine opens (``lib/machine_opens.py``): the tracking pixel
+        passes the user agent that fetched it; an open through a reply or a
+        click has none and is judged on its time only. A reader's open after
+        a machine's turns the trace into a real open, at the reader's time."""
+        traces = self + (self.search(domain) if domain else self.browse())
+        machine_agent = machine_opens.is_machine_agent(self.env.context.get("smb_open_user_agent"))
+        fresh = traces.filtered(lambda t: t.trace_status not in ("open", "reply"))
+        flagged = traces.filtered(lambda t: t.smb_machine_open and t.trace_status == "open")
+        super(MailingTrace, traces).set_opened()
+        now = fields.Datetime.now()
+
+        def by_machine(trace):
+            return machine_agent or machine_opens.is_fast_open(trace.sent_datetime, now)
+
+        machine = fresh.filtered(by_machine)
+        if machine:
+            machine.write({"smb_machine_open": True})
+        read = flagged.filtered(lambda t: not by_machine(t))
+        if read:
+            read.write({"smb_machine_open": False, "open_datetime": now})
+        ((fresh - machine) | read)._smb_journey_engaged()
+        return traces
+
+    def set_clicked(self, domain=None):
+        """A click is a person's: an open flagged as a machine's becomes real."""
+        traces = super().set_clicked(domain=domain)
+        traces.filtered("smb_machine_open").write({"smb_machine_open": False})
+        traces._smb_journey_engaged()
+        return traces
+
+    def _smb_journey_engaged(self):
+        """These traces were just opened or clicked by a person: customers
+        waiting on a "wait for an event" step for them go on at the engine's
+        next pass rather than at their next re-check."""
+        journey_traces = self.filtered(lambda t: t.mass_mailing_id.smb_journey_step_id)
+        if journey_traces:
+            # sudo: a reader's open, through the public tracking pixel, wakes the journey's bookkeeping
+            self.env["smb.journey.step"].sudo()._wake_waiting_for_engagement(journey_traces)
 
     def set_bounced(self, domain=None, bounce_message=False):
         """A journey email's bounce is noted on the customer's line of that

@@ -255,6 +255,7 @@ class SmbJourneyEvent(models.Model):
             return
         self.env["smb.journey.conversion"]._credit_orders(orders)
         self.env["smb.journey.enrollment"]._on_orders_confirmed(orders)
+        self.env["smb.journey.step"]._wake_waiting_for_orders(orders)
         self.env["smb.journey"]._fire_trigger(  # contained per journey
             "order_confirmed", orders, happened=self._happened())
         self.env["smb.loyalty.tier"]._on_orders_changed(orders, "order")

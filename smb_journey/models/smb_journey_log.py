@@ -29,6 +29,9 @@ class SmbJourneyLog(models.Model):
     message = fields.Char()
     due_at = fields.Datetime("Next Step At", readonly=True, help="When the step lets the customer go on (a wait).")
     mailing_trace_id = fields.Many2one("mailing.trace", "Email Trace", index="btree_not_null", ondelete="set null")
+    loyalty_card_id = fields.Many2one(
+        "loyalty.card", "Coupon", index="btree_not_null", ondelete="set null", readonly=True,
+        help="The personal coupon a coupon step gave the customer.")
     # sudo (compute_sudo / related): sales staff read how their customer's
     # email did without Email Marketing rights on the traces themselves
     trace_status = fields.Selection(related="mailing_trace_id.trace_status", string="Email Status")
@@ -62,11 +65,14 @@ class SmbJourneyLog(models.Model):
             for vals in vals_list
         ])
 
-    @api.depends("mailing_trace_id.open_datetime", "mailing_trace_id.links_click_datetime")
+    @api.depends("mailing_trace_id.open_datetime", "mailing_trace_id.smb_machine_open",
+                 "mailing_trace_id.links_click_datetime")
     def _compute_engagement(self):
+        opened = self.mailing_trace_id._smb_human_opened()
         for log in self:
             trace = log.mailing_trace_id
-            log.opened = bool(trace.open_datetime or trace.links_click_datetime)
+            # a machine open (a mail scanner, a privacy proxy) is not the customer's
+            log.opened = bool(trace in opened or trace.links_click_datetime)
             log.clicked = bool(trace.links_click_datetime)
 
     @api.depends("conversion_ids.revenue", "conversion_ids.order_id")

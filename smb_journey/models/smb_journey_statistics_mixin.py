@@ -1,7 +1,8 @@
 from odoo import fields, models
 
 # counts of mailing.trace statuses, as mailing.mailing._compute_statistics reads them
-MAIL_COUNTS = ("queued", "sent", "delivered", "opened", "clicked", "replied", "bounced", "failed", "reachable")
+MAIL_COUNTS = ("queued", "sent", "delivered", "opened", "machine_opened", "clicked", "replied", "bounced", "failed",
+               "reachable")
 
 
 class SmbJourneyStatisticsMixin(models.AbstractModel):
@@ -9,8 +10,10 @@ class SmbJourneyStatisticsMixin(models.AbstractModel):
 
     Messages (emails, and any step type that declares a ``mailing_type``) are
     counted exactly as Email Marketing counts the same mailings (the traces
-    of the steps' technical mailings), so both screens agree; the rates use
-    its denominator (messages not cancelled, bounced or failed).
+    of the steps' technical mailings), so both screens agree, but for the
+    opens: an open by a mail scanner or a privacy proxy (a machine open, see
+    mailing.trace) is counted apart, not as opened nor in the open rate. The
+    rates use its denominator (messages not cancelled, bounced or failed).
     Conversions are the distinct orders credited, with their revenue. An
     inheriting model says what each record sums in ``_statistics_scope()``."""
 
@@ -21,7 +24,12 @@ class SmbJourneyStatisticsMixin(models.AbstractModel):
     queued_count = fields.Integer("Queued", compute="_compute_mail_statistics", help="Messages waiting in the queue.")
     sent_count = fields.Integer("Sent", compute="_compute_mail_statistics", help="Messages that left the queue.")
     delivered_count = fields.Integer("Delivered", compute="_compute_mail_statistics")
-    opened_count = fields.Integer("Opened", compute="_compute_mail_statistics")
+    opened_count = fields.Integer(
+        "Opened", compute="_compute_mail_statistics", help="Messages the customers opened (machine opens apart).")
+    machine_opened_count = fields.Integer(
+        "Machine Opens", compute="_compute_mail_statistics",
+        help="Messages whose only open was a machine's: a mail scanner or a privacy proxy (Apple Mail Privacy "
+        "Protection) fetched the images on delivery. Not counted as opened.")
     clicked_count = fields.Integer("Clicked", compute="_compute_mail_statistics")
     replied_count = fields.Integer("Replied", compute="_compute_mail_statistics")
     bounced_count = fields.Integer("Bounced", compute="_compute_mail_statistics")
@@ -64,14 +72,17 @@ class SmbJourneyStatisticsMixin(models.AbstractModel):
         """{mailing id: counts}, as ``mailing.mailing._compute_statistics`` counts."""
         if not mailings:
             return {}
-        statuses, clicked, sent = {}, {}, {}
+        statuses, clicked, sent, machine = {}, {}, {}, {}
         # sudo: the traces of the steps' own technical mailings; sales staff
         # read a journey's figures without Email Marketing rights
-        for mailing, status, count, clicks, sent_count in self.env["mailing.trace"].sudo()._read_group(
-            [("mass_mailing_id", "in", mailings.ids)], ["mass_mailing_id", "trace_status"],
+        for mailing, status, machine_open, count, clicks, sent_count in self.env["mailing.trace"].sudo()._read_group(
+            [("mass_mailing_id", "in", mailings.ids)], ["mass_mailing_id", "trace_status", "smb_machine_open"],
             ["__count", "links_click_datetime:count", "sent_datetime:count"],
         ):
-            statuses.setdefault(mailing.id, {})[status] = count
+            line = statuses.setdefault(mailing.id, {})
+            line[status] = line.get(status, 0) + count
+            if machine_open and status == "open":
+                machine[mailing.id] = machine.get(mailing.id, 0) + count
             clicked[mailing.id] = clicked.get(mailing.id, 0) + clicks
             sent[mailing.id] = sent.get(mailing.id, 0) + sent_count
         result = {}
@@ -83,7 +94,9 @@ class SmbJourneyStatisticsMixin(models.AbstractModel):
                 "queued": get("outgoing", 0) + get("process", 0),
                 "sent": sent[mailing_id],
                 "delivered": get("sent", 0) + get("open", 0) + get("reply", 0),
-                "opened": get("open", 0) + get("reply", 0),
+                # a machine open is no open (``mailing.trace._smb_human_open_domain``)
+                "opened": get("open", 0) - machine.get(mailing_id, 0) + get("reply", 0),
+                "machine_opened": machine.get(mailing_id, 0),
                 "replied": get("reply", 0),
                 "bounced": get("bounce", 0),
                 "failed": get("error", 0),

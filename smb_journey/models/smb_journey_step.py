@@ -22,6 +22,8 @@ WEEKDAYS = [
     ("0", "Monday"), ("1", "Tuesday"), ("2", "Wednesday"), ("3", "Thursday"),
     ("4", "Friday"), ("5", "Saturday"), ("6", "Sunday"),
 ]
+# the units of a delay (lib/schedule.after_delay reads them)
+DELAY_UNITS = [("minutes", "Minutes"), ("hours", "Hours"), ("days", "Days"), ("weeks", "Weeks")]
 
 
 @dataclass
@@ -85,10 +87,7 @@ class SmbJourneyStep(models.Model):
         [("delay", "For a delay"), ("until", "Until a day and hour")], default="delay"
     )
     wait_amount = fields.Integer("Wait", default=1)
-    wait_unit = fields.Selection(
-        [("minutes", "Minutes"), ("hours", "Hours"), ("days", "Days"), ("weeks", "Weeks")],
-        default="days",
-    )
+    wait_unit = fields.Selection(DELAY_UNITS, default="days")
     wait_weekday = fields.Selection(WEEKDAYS, "Weekday", help="Any day when empty.")
     wait_hour = fields.Float("Hour", default=10.0, help="In the customer's timezone.")
     # activity
@@ -262,6 +261,14 @@ class SmbJourneyStep(models.Model):
             if step.wait_amount < 0 or not 0 <= step.wait_hour < 24:
                 raise ValidationError(self.env._("Step %s: a wait needs a positive delay and an hour within 0-24.", step.name))
 
+    @api.onchange("parent_id")
+    def _onchange_parent_id(self):
+        """Placed after a step of another kind: its first outlet (a wait for
+        an event's "Happened", not a condition's "If yes")."""
+        outlets = dict(self.parent_id._type().outlets) if self.parent_id else {}
+        if outlets and self.branch not in outlets:
+            self.branch = next(iter(outlets))
+
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.su:
@@ -344,6 +351,27 @@ class SmbJourneyStep(models.Model):
             return siblings[index + 1]
         return self.parent_id._next_step() if self.parent_id else self.browse()
 
+    def _preceding_steps(self):
+        """The steps every customer goes through before this one: the earlier
+        steps of its branch, the step whose outlet it is placed on, and so up
+        to the main path (not the steps placed on another outlet). Works on a
+        step being edited, not saved yet (its form's placeholders)."""
+        self.ensure_one()
+
+        def key(step):  # a new step comes after the saved ones of its sequence
+            return step.sequence, step.id if isinstance(step.id, int) else float("inf")
+
+        steps = self.browse()
+        step = self
+        while step:
+            parent, branch, position = step.parent_id, step.branch, key(step)
+            steps |= step.journey_id.step_ids.filtered(
+                lambda s, parent=parent, branch=branch, position=position: s.parent_id == parent
+                and (not parent or s.branch == branch) and key(s) < position)
+            steps |= parent
+            step = parent
+        return steps
+
     def _outlet_first_step(self, outlet):
         """The first step placed on ``outlet`` of this step (empty: none)."""
         self.ensure_one()
@@ -379,10 +407,14 @@ class SmbJourneyStep(models.Model):
             day = dict(self._fields["wait_weekday"]._description_selection(self.env)).get(self.wait_weekday) \
                 or self.env._("the next day")
             return self.env._("Until %(day)s at %(hour)s", day=day, hour=format_duration(self.wait_hour or 0))
-        unit = dict(self._fields["wait_unit"]._description_selection(self.env)).get(self.wait_unit, "").lower()
-        if self.wait_amount == 1 and unit.endswith("s"):
+        return self.env._("For %(delay)s", delay=self._delay_words(self.wait_amount, "wait_unit"))
+
+    def _delay_words(self, amount, unit_field):
+        """A delay as read: "1 day", "3 hours" (``unit_field``: the step's DELAY_UNITS field)."""
+        unit = dict(self._fields[unit_field]._description_selection(self.env)).get(self[unit_field], "").lower()
+        if amount == 1 and unit.endswith("s"):
             unit = unit[:-1]  # "1 day", not "1 days"
-        return self.env._("For %(amount)s %(unit)s", amount=self.wait_amount, unit=unit)
+        return f"{amount} {unit}"
 
     def _run_activity(self, enrollments):
         """A to-do for the salesperson of the triggering record (a lead's),
@@ -463,8 +495,11 @@ class SmbJourneyStep(models.Model):
     _condition_record_domain = _condition_filter
 
     def _condition_opened(self, enrollments):
+        """Opened by the customer: an open by a mail scanner or a privacy
+        proxy (a machine open, see mailing.trace) is no answer."""
         traces = enrollments._last_message_traces()
-        return {e_id for e_id, trace in traces.items() if trace.open_datetime or trace.links_click_datetime}
+        opened = self.env["mailing.trace"].union(*traces.values())._smb_human_opened()
+        return {e_id for e_id, trace in traces.items() if trace in opened or trace.links_click_datetime}
 
     def _condition_clicked(self, enrollments):
         traces = enrollments._last_message_traces()

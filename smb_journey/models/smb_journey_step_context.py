@@ -31,7 +31,7 @@ class SmbJourneyStep(models.Model):
         "Placeholders", compute="_compute_placeholders_html", sanitize=False,
         help="The names this step's templates may use, from the providers' declarations.")
 
-    @api.depends("journey_id.trigger", "coupon_program_id")
+    @api.depends("journey_id.trigger", "coupon_source_program_id")
     def _compute_placeholders_html(self):
         providers = self._context_providers()
         for step in self:
@@ -81,7 +81,9 @@ class SmbJourneyStep(models.Model):
             "cart": Provider(_("The abandoned cart: the order's values, its url reopens the cart"), fields=(
                 "name", "date", "url", "review_url", "lines", "line_count", "amount_untaxed", "amount_tax",
                 "amount_total")),
-            "coupon": Provider(_("A personal coupon of the step's program"), requires="coupon_program_id",
+            "coupon": Provider(_(
+                "A personal coupon of the step's program, or the one a coupon step gave the customer before"),
+                requires="coupon_source_program_id",
                                fields=("code", "description", "expires")),
             "tier": Provider(_("The customer's loyalty tier"), always=True, fields=(
                 "name", "benefits", "since", "spend", "order_count", "grace_until", "next_name", "to_next",
@@ -240,7 +242,7 @@ class SmbJourneyStep(models.Model):
         return self._issue_coupons(enrollments)
 
     def _sample_coupon(self):
-        return _sample_coupon(self.coupon_program_id)
+        return _sample_coupon(self.coupon_source_program_id)
 
     def _context_tier(self, enrollments, envs):
         # sudo: the tier values are read for the customer's own email
@@ -274,21 +276,33 @@ class SmbJourneyStep(models.Model):
         }]
 
     def _issue_coupons(self, enrollments):
-        """One personal coupon per enrollment through Odoo's loyalty machinery."""
-        program = self.coupon_program_id.sudo()  # sudo: issuing a coupon is part of the send
-        cards = self.env["loyalty.card"].sudo().create([{
+        """One personal coupon of the step's program per enrollment, through
+        Odoo's loyalty machinery: {enrollment id: its template value}."""
+        return self._coupon_values(enrollments, self._issue_coupon_cards(enrollments))
+
+    def _issue_coupon_cards(self, enrollments):
+        """The ``loyalty.card`` of each enrollment (in their order): one
+        batched create of personal coupons of the step's program."""
+        program = self.coupon_program_id.sudo()  # sudo: issuing a coupon is part of the step
+        return self.env["loyalty.card"].sudo().create([{
             "program_id": program.id,
             "partner_id": enrollment.partner_id.id,
             "points": 1 if program.program_type != "gift_card" else 0,
         } for enrollment in enrollments])
-        rewards = program.reward_ids[:1]
+
+    def _coupon_values(self, enrollments, cards):
+        """{enrollment id: the template value of its card} (``cards`` in the
+        enrollments' order; an empty card gives no value)."""
         result = {}
         langs = enrollments._render_langs()
         for enrollment, card in zip(enrollments, cards):
+            if not card:
+                continue
             env = self.with_context(lang=langs[enrollment.id]).env
+            card = card.with_env(env).sudo()  # sudo: the customer's own coupon, for their email
             result[enrollment.id] = {
                 "code": card.code,
-                "description": rewards.description or program.name,
+                "description": card.program_id.reward_ids[:1].description or card.program_id.name,
                 "expires": format_date(env, card.expiration_date) if card.expiration_date else "",
             }
         return result
