@@ -33,6 +33,7 @@
         "views/smb_journey_conversion_views.xml",
         "views/smb_journey_event_views.xml",
         "views/smb_journey_views.xml",
+        "views/smb_journey_experiments_views.xml",
         "views/smb_loyalty_tier_views.xml",
         "views/smb_churn_run_views.xml",
         "views/res_partner_views.xml",

@@ -1,6 +1,8 @@
 from . import smb_journey_statistics_mixin
 from . import smb_journey
 from . import smb_journey_step
+# the holdout is the first message gate: imported before any other gate
+from . import smb_journey_step_holdout
 from . import smb_journey_step_context
 from . import smb_journey_step_email
 from . import smb_journey_enrollment
@@ -39,3 +41,5 @@ from . import smb_journey_step_lead
 from . import smb_journey_trigger_no_order
 from . import smb_journey_trigger_no_engagement
 from . import smb_journey_trigger_replenishment
+from . import smb_journey_step_split
+from . import smb_journey_experiments
