@@ -45,7 +45,8 @@ class SmbJourney(models.Model):
         return super().write(vals)
 
     def _compute_experiments_html(self):
-        splits = self.step_ids.filtered(lambda s: s.step_type == "split")
+        # a journey or step being created in the form has no numbers yet
+        splits = self.step_ids.filtered(lambda s: s.step_type == "split" and s.id)
         split_reports = splits._split_reports() if splits else {}
         holdouts = self._holdout_reports()
         for journey in self:
@@ -78,7 +79,7 @@ class SmbJourney(models.Model):
         not count); revenue is those orders' untaxed amount in the company
         currency. The same measure for both groups, whether or not an email
         was sent (the credit of emails does not apply to a control group)."""
-        journeys = self.filtered("holdout_since")
+        journeys = self.filtered(lambda j: j.id and j.holdout_since)
         if not journeys:
             return {}
         self.env["smb.journey.enrollment"].flush_model()
@@ -116,7 +117,7 @@ class SmbJourney(models.Model):
         numbers = self._holdout_numbers()
         _ = self.env._
         reports = {}
-        for journey in self.filtered("holdout_since"):
+        for journey in self.filtered(lambda j: j.id and j.holdout_since):
             groups = numbers.get(journey.id, {})
             treated = groups.get(False, (0, 0, 0.0, 0.0))
             control = groups.get(True, (0, 0, 0.0, 0.0))

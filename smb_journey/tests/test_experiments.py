@@ -3,7 +3,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
-from odoo.tests import freeze_time, tagged
+from odoo.tests import freeze_time, new_test_user, tagged
 from odoo.tools import format_amount
 
 from odoo.addons.smb_journey.lib import experiments
@@ -48,6 +48,11 @@ class TestSplit(JourneyCase):
         cls.people = cls.env["res.partner"].create([
             {"name": f"Customer {i}", "email": f"ab{i}@example.com"} for i in range(300)])
         cls.env["smb.journey.event"].process_pending()
+
+    def drawn(self, variant):
+        """The customers whom the split's draw sends to ``variant`` (30/70)."""
+        return self.people.filtered(
+            lambda p: experiments.assign([("a", 30), ("b", 70)], "split", self.split.id, p.id) == variant)
 
     def took(self, partners):
         """{partner id: variant} as the split's log says."""
@@ -141,29 +146,31 @@ class TestSplit(JourneyCase):
 
     def test_promotion_after_n_days(self):
         self.split.write({"split_promotion": "days", "split_promote_days": 7, "split_metric": "click"})
+        first = self.drawn("a")[:6] | self.drawn("b")[:14]
+        later = self.people - first
         with freeze_time(T0):
             self.ab.action_start()
-            self.ab.enroll(self.people[:20])
+            self.ab.enroll(first)
             self.run_engine()
         self.deliver(self.mails(self.variant_emails["a"]) | self.mails(self.variant_emails["b"]))
         self.env["mailing.trace"].search([("mass_mailing_id", "=", self.variant_emails["a"].mailing_id.id)],
                                          limit=1).set_clicked()
         with freeze_time(T0 + timedelta(days=6, hours=23)):
-            self.ab.enroll(self.people[20:22])
+            self.ab.enroll(later[:2])
             self.run_engine()
             self.assertFalse(self.split.split_winner, "six days: the test goes on")
         with freeze_time(T0 + timedelta(days=7, minutes=1)):
-            self.ab.enroll(self.people[22:25])
+            self.ab.enroll(later[2:5])
             self.run_engine()
         self.assertEqual(self.split.split_winner, "a", "A leads on clicks (1 against 0), significant or not")
-        self.assertEqual(set(self.took(self.people[22:25]).values()), {"split_winner"})
+        self.assertEqual(set(self.took(later[2:5]).values()), {"split_winner"})
         html = self.ab.experiments_html
         self.assertIn("Not enough data yet", html)
         self.assertIn("Winner: Variant A", html)
 
     def test_statistics_per_variant(self):
         """A hand-made case: the variants' recipients, opens, clicks, a conversion with its revenue."""
-        people = self.people[:10]
+        people = self.drawn("a")[:3] | self.drawn("b")[:5]
         with freeze_time(T0):
             self.ab.action_start()
             self.ab.enroll(people)
@@ -172,7 +179,7 @@ class TestSplit(JourneyCase):
         took = self.took(people)
         in_a = people.filtered(lambda p: took[p.id] == "variant_a")
         in_b = people - in_a
-        self.assertTrue(in_a and len(in_b) >= 2, took)
+        self.assertEqual((len(in_a), len(in_b)), (3, 5))
         traces = self.env["mailing.trace"].search([("mass_mailing_id", "in", self.split.journey_id.step_ids.mailing_id.ids)])
         trace_of = {t.res_id: t for t in traces}
         trace_of[in_b[0].id].set_opened()
@@ -184,18 +191,23 @@ class TestSplit(JourneyCase):
         report = self.split._split_reports()[self.split.id]
         row_a, row_b = report["rows"]
         self.assertEqual((row_a["took"], row_a["recipients"], row_a["open_rate"]), (len(in_a), len(in_a), "0.0 %"))
-        n_b = len(in_b)
-        # B: one opened, one clicked (a click counts as an open): 2 of n_b opened, 1 clicked, 1 bought 120.00
-        self.assertEqual(row_b["recipients"], n_b)
-        self.assertEqual(row_b["open_rate"], f"{200.0 / n_b:.1f} %")
-        self.assertEqual(row_b["click_rate"], f"{100.0 / n_b:.1f} %")
+        # B: one opened, one clicked (a click counts as an open): 2 of 5 opened (40.0 %), 1 of 5 clicked
+        # (20.0 %), 1 bought for 3 x 40.00 = 120.00: revenue 120, sum of squares 120^2 = 14400
+        self.assertEqual(row_b["recipients"], 5)
+        self.assertEqual(row_b["open_rate"], "40.0 %")
+        self.assertEqual(row_b["click_rate"], "20.0 %")
+        self.assertEqual(row_b["conversion_rate"], "20.0 %")
         self.assertEqual(row_b["converted"], 1)
         numbers, __ = self.split._split_numbers()
         self.assertEqual(numbers[self.split.id]["b"]["revenue"], 120.0)
         self.assertEqual(numbers[self.split.id]["b"]["squares"], 14400.0)
         self.assertEqual(report["verdict"].leader, "b")
-        self.assertEqual(report["verdict"].status, experiments.NOT_ENOUGH, "10 customers: not enough data yet")
+        self.assertEqual(report["verdict"].status, experiments.NOT_ENOUGH, "8 customers: not enough data yet")
         self.assertIn("Not enough data yet", self.split.split_results_html)
+        # sales staff read the same numbers (their Sales rights see only their own customers' logs)
+        seller = new_test_user(
+            self.env, "ab_seller", groups="sales_team.group_sale_salesman,smb_journey.group_journey_user")
+        self.assertEqual(self.ab.with_user(seller).experiments_html, self.ab.experiments_html)
 
 
 @tagged("post_install", "-at_install")
