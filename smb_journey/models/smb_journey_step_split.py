@@ -271,8 +271,9 @@ class SmbJourneyStep(models.Model):
         if not self.ids:
             return numbers, started
         Log = self.env["smb.journey.log"].sudo()  # sudo: a split's totals, also for sales staff
-        for step, reason, count, first in Log._read_group(
-                [("step_id", "in", self.ids), ("outcome", "=", "done")], ["step_id", "reason"], ["__count", "date:min"]):
+        groups = Log._read_group([("step_id", "in", self.ids), ("outcome", "=", "done")],
+                                 ["step_id", "reason"], ["__count", "date:min"])
+        for step, reason, count, first in groups:
             started[step.id] = min(filter(None, (started.get(step.id), first)))
             if reason == WINNER_REASON and step.split_winner in numbers[step.id]:
                 numbers[step.id][step.split_winner]["winner_took"] += count
@@ -300,7 +301,8 @@ class SmbJourneyStep(models.Model):
                        BOOL_OR(m.converted) AS converted,
                        SUM(COALESCE(m.revenue, 0)) AS revenue
                   FROM smb_journey_log s
-                  JOIN unnest(%(splits)s::int[], %(reasons)s::varchar[], %(steps)s::int[]) AS d(split_id, reason, step_id)
+                  JOIN unnest(%(splits)s::int[], %(reasons)s::varchar[], %(steps)s::int[])
+                       AS d(split_id, reason, step_id)
                     ON d.split_id = s.step_id AND d.reason = s.reason
                   JOIN smb_journey_log m ON m.enrollment_id = s.enrollment_id AND m.step_id = d.step_id
                                         AND m.outcome = 'sent'

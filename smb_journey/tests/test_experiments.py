@@ -3,7 +3,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
-from odoo.tests import freeze_time, new_test_user, tagged
+from odoo.tests import Form, freeze_time, new_test_user, tagged
 from odoo.tools import format_amount
 
 from odoo.addons.smb_journey.lib import experiments
@@ -83,6 +83,15 @@ class TestSplit(JourneyCase):
         self.assertEqual({(log.partner_id.id, log.reason) for log in logs},
                          {(pid, expected[pid]) for pid in again.ids})
 
+    def test_the_form_proposes_equal_weights(self):
+        with Form(self.split) as form:
+            form.split_count = 3
+            # 100 / 3: 33 each, the remainder to the first variant
+            self.assertEqual((form.split_weight_a, form.split_weight_b, form.split_weight_c), (34, 33, 33))
+            form.split_count = 4
+            self.assertEqual((form.split_weight_a, form.split_weight_d), (25, 25))
+        self.assertEqual(self.split._describe_split(), "A 25% / B 25% / C 25% / D 25%, on open rate")
+
     def test_weights_must_add_up_and_variants_must_exist(self):
         with self.assertRefused("add up to 100"):
             self.split.split_weight_a = 40
@@ -126,8 +135,9 @@ class TestSplit(JourneyCase):
         b_mails = self.mails(self.variant_emails["b"])
         opened_b = sorted(b_mails.mapped("res_id"))[::2]
         self.deliver(self.mails(self.variant_emails["a"]) | b_mails)
-        self.env["mailing.trace"].search([("res_id", "in", opened_b),
-                                          ("mass_mailing_id", "=", self.variant_emails["b"].mailing_id.id)]).set_opened()
+        self.env["mailing.trace"].search([
+            ("res_id", "in", opened_b), ("mass_mailing_id", "=", self.variant_emails["b"].mailing_id.id),
+        ]).set_opened()
         with freeze_time(T0 + timedelta(hours=1)):
             self.ab.enroll(first[59:])
             self.run_engine()
@@ -180,7 +190,7 @@ class TestSplit(JourneyCase):
         in_a = people.filtered(lambda p: took[p.id] == "variant_a")
         in_b = people - in_a
         self.assertEqual((len(in_a), len(in_b)), (3, 5))
-        traces = self.env["mailing.trace"].search([("mass_mailing_id", "in", self.split.journey_id.step_ids.mailing_id.ids)])
+        traces = self.env["mailing.trace"].search([("mass_mailing_id", "in", self.ab.step_ids.mailing_id.ids)])
         trace_of = {t.res_id: t for t in traces}
         trace_of[in_b[0].id].set_opened()
         trace_of[in_b[1].id].set_clicked()
