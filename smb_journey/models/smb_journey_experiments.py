@@ -100,7 +100,7 @@ class SmbJourney(models.Model):
                  WHERE op.commercial_partner_id = ep.commercial_partner_id
                    AND o.company_id = e.company_id AND o.state = 'sale'
                    AND o.id IS DISTINCT FROM e.order_id
-                   AND o.date_order > e.date_start
+                   AND o.date_order >= e.date_start
                    AND o.date_order <= COALESCE(e.date_end, %(now)s) + make_interval(days => j.conversion_window_days)
               ) r ON TRUE
              WHERE e.journey_id = ANY(%(ids)s) AND e.date_start >= j.holdout_since
@@ -125,6 +125,9 @@ class SmbJourney(models.Model):
 
             def money(value, currency=currency):
                 return format_amount(self.env, value, currency)
+
+            def signed(value):
+                return ("-" if value < 0 else "+") + money(abs(value))
 
             def row(label, group):
                 entrants, converted, revenue, __ = group
@@ -153,8 +156,8 @@ class SmbJourney(models.Model):
                 },
                 "revenue": {
                     "label": _("Revenue per customer uplift"),
-                    "difference": ("+" if mean.difference >= 0 else "") + money(mean.difference),
-                    "interval": f"[{money(mean.low)}, {money(mean.high)}]",
+                    "difference": signed(mean.difference),
+                    "interval": f"[{signed(mean.low)}, {signed(mean.high)}]",
                     "status": mean.status,
                     "text": self._uplift_text(mean.status, revenue=True),
                 },

@@ -300,6 +300,7 @@ class TestHoldout(JourneyCase):
             self.assertEqual(report["conversion"]["status"], experiments.NOT_ENOUGH)
             self.assertEqual([row["revenue_per_entrant"] for row in report["rows"]],
                              [self.fmt(60.0), self.fmt(20.0)])
+            self.assertEqual(report["revenue"]["difference"], "+" + self.fmt(40.0))
             self.assertIn("Not enough data yet", self.journey.experiments_html)
 
     def fmt(self, amount):
