@@ -34,6 +34,7 @@
         "views/smb_journey_conversion_views.xml",
         "views/smb_journey_event_views.xml",
         "views/smb_journey_views.xml",
+        "views/smb_journey_experiments_views.xml",
         "views/smb_loyalty_tier_views.xml",
         "views/smb_churn_run_views.xml",
         "views/res_partner_views.xml",
@@ -62,6 +63,7 @@
         "demo/smb_journey_inactivity_demo.xml",
         "demo/smb_journey_webhook_demo.xml",
         "demo/smb_journey_steps_more_demo.xml",
+        "demo/smb_journey_experiments_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -1,6 +1,8 @@
 from . import smb_journey_statistics_mixin
 from . import smb_journey
 from . import smb_journey_step
+# the holdout is the first message gate: imported before any other gate
+from . import smb_journey_step_holdout
 from . import smb_journey_step_context
 from . import smb_journey_step_email
 from . import smb_journey_enrollment
@@ -46,3 +48,5 @@ from . import smb_journey_webhook_journey
 from . import smb_journey_step_tag
 from . import smb_journey_step_coupon
 from . import smb_journey_step_wait_event
+from . import smb_journey_step_split
+from . import smb_journey_experiments

@@ -58,6 +58,9 @@ class SmbJourneyEnrollment(models.Model):
         help="Why the next step waits past its time (quiet hours, a frequency cap, an event awaited).")
     date_start = fields.Datetime("Entered On", required=True, default=fields.Datetime.now, readonly=True)
     manual = fields.Boolean("Enrolled by Hand", readonly=True, help="Enrolled by a user or a script, not by the trigger.")
+    held_out = fields.Boolean(
+        "Held Out", readonly=True, copy=False,
+        help="In the journey's control group (its holdout): goes through the journey receiving nothing.")
     date_end = fields.Datetime("Ended On", readonly=True)
     log_ids = fields.One2many("smb.journey.log", "enrollment_id", "Step Log")
     revenue = fields.Monetary(compute="_compute_revenue", currency_field="currency_id")

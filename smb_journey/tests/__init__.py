@@ -22,3 +22,4 @@ from . import test_trigger_lead
 from . import test_trigger_inactivity
 from . import test_webhook
 from . import test_steps_more
+from . import test_experiments

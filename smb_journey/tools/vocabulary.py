@@ -28,6 +28,7 @@ REASONS = [
     ("blacklisted", "Blacklisted"),
     ("opted_out", "Opted out of journeys"),
     ("sunset", "Unengaged (sunset)"),
+    ("held_out", "Held out (control group)"),
     # a step failed
     ("template", "Template error"),
     ("exception", "Step failed"),
