@@ -288,7 +288,7 @@ class SmbJourneyStep(models.Model):
         if not branch_ids:
             return numbers, started
         Log.flush_model()
-        self.env["mailing.trace"].flush_model(["open_datetime", "links_click_datetime"])
+        self.env["mailing.trace"].flush_model(["open_datetime", "smb_machine_open", "links_click_datetime"])
         rows = self.env.execute_query(SQL(
             """
             SELECT r.split_id, r.variant, COUNT(*), COUNT(*) FILTER (WHERE r.opened), COUNT(*) FILTER (WHERE r.clicked),
@@ -296,7 +296,9 @@ class SmbJourneyStep(models.Model):
                    COALESCE(SUM(r.revenue * r.revenue), 0)
               FROM (
                 SELECT s.step_id AS split_id, s.reason AS variant, s.enrollment_id,
-                       BOOL_OR(t.open_datetime IS NOT NULL OR t.links_click_datetime IS NOT NULL) AS opened,
+                       -- a person's open (mailing.trace._smb_human_open_domain) or a click
+                       BOOL_OR((t.open_datetime IS NOT NULL AND NOT COALESCE(t.smb_machine_open, FALSE))
+                               OR t.links_click_datetime IS NOT NULL) AS opened,
                        BOOL_OR(t.links_click_datetime IS NOT NULL) AS clicked,
                        BOOL_OR(m.converted) AS converted,
                        SUM(COALESCE(m.revenue, 0)) AS revenue

@@ -5,8 +5,9 @@ from odoo.tools import SQL
 from odoo.addons.smb_journey.models.smb_journey_trigger_no_order import SCAN_MARGIN
 from odoo.addons.smb_journey.tools.registry import Trigger
 
-# an email counts as engaged with when it was opened, clicked or replied to
-ENGAGED = "({t}.open_datetime >= {since} OR {t}.links_click_datetime >= {since} OR {t}.reply_datetime >= {since})"
+# an email counts as engaged with when a person opened it (not a mail scanner:
+# mailing.trace._smb_human_open_domain), clicked it or replied to it
+ENGAGED = "(({t}.open_datetime >= {since} AND NOT COALESCE({t}.smb_machine_open, FALSE)) OR {t}.links_click_datetime >= {since} OR {t}.reply_datetime >= {since})"
 
 
 def _engaged(alias, since):

@@ -157,6 +157,20 @@ class TestTriggerInactivity(JourneyCase):
             self.assertEqual(journey.enrollment_ids.partner_id, self.bob | self.customer,
                              "30 days after an unopened email: Ann enters")
 
+    def test_a_machine_open_is_no_engagement(self):
+        """A mail scanner fetching the pixel on delivery is not the customer reading."""
+        journey = self.make_journey("no_engagement", unengaged_days=30)
+        with freeze_time(T0):
+            journey.action_start()
+            self.engine()
+            self.trace(self.bob, at(0), opened=at(0)).smb_machine_open = True
+            self.trace(self.customer, at(0), opened=at(2))
+        with freeze_time(at(30, 1)):
+            self.engine()
+            self.engine()
+            self.assertEqual(journey.enrollment_ids.partner_id, self.bob,
+                             "Bob's only open was a machine's: unengaged; Ann opened hers")
+
     def test_sunset_marks_skips_marketing_and_staff_resume(self):
         journey = self.make_journey("no_engagement", unengaged_days=30, engagement_sunset=True, steps=[
             {"name": "Last chance", "step_type": "email", "subject": "Still want our emails?",
