@@ -267,13 +267,14 @@ class SmbJourneyEnrollment(models.Model):
         try:
             with self.env.cr.savepoint():
                 results, todo = [], self
-                if step._type().mailing_type:
+                gated = step._type().gated
+                if gated:
                     held = step._hold_messages(self)
                     results = list(held.values())
                     todo = self - self.browse().union(*held)
                 if todo:
                     ran = getattr(step, f"_run_{step.step_type}")(todo)
-                    if step._type().mailing_type:
+                    if gated:
                         step._messages_done(ran)
                     results += ran
                 self._apply_results(step, results)

@@ -125,7 +125,7 @@ class SmbJourneyStep(models.Model):
             "condition": StepType(_("Condition"), icon="fa-code-fork",
                                   outlets=(("yes", _("If yes")), ("no", _("If no"))),
                                   help=_("Sends the customer down its yes or no outlet.")),
-            "activity": StepType(_("Activity for the salesperson"), icon="fa-user-circle",
+            "activity": StepType(_("Activity for the salesperson"), icon="fa-user-circle", treatment=True,
                                  help=_("A to-do for the customer's (or the lead's) salesperson.")),
             "exit": StepType(_("Exit"), icon="fa-sign-out", help=_("Ends the journey for the customer.")),
         }
@@ -319,6 +319,9 @@ class SmbJourneyStep(models.Model):
         """{enrollment: StepResult} for the enrollments whose message this
         step must not send now: skipped (a holdout's control group) or
         POSTPONED (quiet hours, a frequency cap). The others run the step.
+        Asked for the step types that send messages or declare themselves
+        ``treatment`` (``StepType.gated``); a gate about messages only (the
+        clock, the cap) lets the others through.
 
         Each gate is an override in its own file that calls ``super()`` first
         and judges only what is left, so the gates apply in load order.

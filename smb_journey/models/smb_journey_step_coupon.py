@@ -24,7 +24,7 @@ class SmbJourneyStep(models.Model):
     def _step_types(self):
         _ = self.env._
         return super()._step_types() | {
-            "coupon": StepType(_("Issue a coupon"), icon="fa-ticket",
+            "coupon": StepType(_("Issue a coupon"), icon="fa-ticket", treatment=True,
                                reasons=(("coupon_issued", _("Coupon issued")),),
                                help=_("A personal coupon for the customer, without an email: for the "
                                       "salesperson, or for a later email to show.")),

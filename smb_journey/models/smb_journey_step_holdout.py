@@ -8,10 +8,11 @@ class SmbJourneyStep(models.Model):
     group (``smb.journey.enrollment.held_out``, drawn at entry) walk the
     journey like everyone else, waits and branches included, but receive
     nothing: every message (email, SMS, any step type that declares a
-    ``mailing_type``) and every salesperson's activity is logged as skipped,
+    ``mailing_type``) and every other treatment (a salesperson's activity, a
+    coupon, a webhook: ``StepType(treatment=True)``) is logged as skipped,
     reason "held_out". Steps that only do bookkeeping (a wait, a condition, a
-    split, an exit) run for them, so both groups travel the same path and
-    leave at the same moments; the journey compares what they buy."""
+    split, a tag, an exit) run for them, so both groups travel the same path
+    and leave at the same moments; the journey compares what they buy."""
 
     _inherit = "smb.journey.step"
 
@@ -21,11 +22,3 @@ class SmbJourneyStep(models.Model):
         for enrollment in left.filtered("held_out"):
             held[enrollment] = StepResult(enrollment, "skipped", "held_out")
         return held
-
-    def _run_activity(self, enrollments):
-        """A salesperson calling a held-out customer is treatment too: no activity."""
-        held = enrollments.filtered("held_out")
-        results = [StepResult(enrollment, "skipped", "held_out") for enrollment in held]
-        if enrollments - held:
-            results += super()._run_activity(enrollments - held)
-        return results

@@ -29,7 +29,7 @@ class SmbJourneyStep(models.Model):
         _ = self.env._
         return super()._step_types() | {
             "webhook": StepType(
-                _("Call a webhook"), icon="fa-plug",
+                _("Call a webhook"), icon="fa-plug", treatment=True,
                 reasons=(("webhook_queued", _("Webhook call queued")),),
                 help=_("POSTs the customer and the journey, signed, to a URL of another system.")),
         }

@@ -75,6 +75,10 @@ class StepType:
         hours, frequency cap)
     :param reasons: [(code, label)] log reasons of its own (an outlet taken,
         a message skipped); added to tools/vocabulary.py's REASONS
+    :param treatment: what the step does reaches the customer without being
+        a message (a salesperson's call, a coupon, another system acting on
+        them): a holdout's control group skips it too. Steps that send
+        messages are treatment whatever this says.
     """
 
     label: str
@@ -82,7 +86,13 @@ class StepType:
     outlets: tuple = ()
     mailing_type: str | bool = False
     reasons: tuple = ()
+    treatment: bool = False
     help: str = ""
+
+    @property
+    def gated(self):
+        """The engine asks the gates (``smb.journey.step._hold_messages``) first."""
+        return bool(self.mailing_type) or self.treatment
 
 
 @dataclass(frozen=True)
