@@ -48,6 +48,9 @@
         "views/mailing_consent_templates.xml",
         "views/portal_templates.xml",
         "views/smb_journey_menus.xml",
+        "data/smb_journey_timing_data.xml",
+        "views/smb_journey_frequency_rule_views.xml",
+        "views/smb_journey_timing_views.xml",
     ],
     "demo": [
         "demo/smb_journey_demo.xml",

@@ -39,3 +39,10 @@ from . import smb_journey_step_lead
 from . import smb_journey_trigger_no_order
 from . import smb_journey_trigger_no_engagement
 from . import smb_journey_trigger_replenishment
+from . import smb_journey_timing
+from . import smb_journey_frequency_rule
+from . import res_partner_send_time
+from . import smb_journey_step_best_time
+# message gates, in the order they judge (smb.journey.step._hold_messages)
+from . import smb_journey_step_quiet_hours
+from . import smb_journey_step_frequency_cap

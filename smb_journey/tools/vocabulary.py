@@ -28,6 +28,9 @@ REASONS = [
     ("blacklisted", "Blacklisted"),
     ("opted_out", "Opted out of journeys"),
     ("sunset", "Unengaged (sunset)"),
+    # a message held back by the timing rules (postponed, or skipped by a cap)
+    ("quiet_hours", "Quiet hours"),
+    ("frequency_cap", "Frequency cap"),
     # a step failed
     ("template", "Template error"),
     ("exception", "Step failed"),
