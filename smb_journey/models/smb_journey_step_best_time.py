@@ -32,7 +32,7 @@ class SmbJourneyStep(models.Model):
                 best = enrollment.company_id.smb_best_hour
             else:
                 best = int(self.wait_hour)  # no open in the whole shop yet: the hour the step names
-            hour = send_time.send_hour(best, (enrollment.id, self.id))
+            hour = send_time.send_hour(best, (enrollment.id, self.id), share=send_time.EXPLORATION_SHARE)
             due = send_time.next_send_time(now, hour, enrollment._timezone())
             results.append(StepResult(enrollment, "done", "waiting", due_at=due))
         return results

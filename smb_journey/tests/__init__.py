@@ -20,3 +20,4 @@ from . import test_trigger_browse
 from . import test_trigger_dates
 from . import test_trigger_lead
 from . import test_trigger_inactivity
+from . import test_timing
