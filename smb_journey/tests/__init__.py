@@ -21,3 +21,4 @@ from . import test_trigger_dates
 from . import test_trigger_lead
 from . import test_trigger_inactivity
 from . import test_timing
+from . import test_timing_concurrency
