@@ -59,6 +59,7 @@
         "demo/smb_journey_dates_demo.xml",
         "demo/smb_journey_lead_nurture_demo.xml",
         "demo/smb_journey_inactivity_demo.xml",
+        "demo/smb_journey_timing_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

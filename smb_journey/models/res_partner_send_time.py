@@ -3,6 +3,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from odoo.addons.smb_journey.lib import send_time
@@ -36,8 +37,14 @@ class ResPartner(models.Model):
 
     @api.model
     def _cron_compute_best_hours(self):
-        """Nightly: every customer's best hour and the shop's, set-based (one
-        aggregate query, two UPDATEs)."""
+        self.smb_compute_best_hours()
+
+    @api.model
+    def smb_compute_best_hours(self):
+        """Every customer's best hour and the shop's, set-based (one aggregate
+        query, two UPDATEs): what the nightly job does (Journey Managers)."""
+        if not self.env.su and not self.env.user.has_group("smb_journey.group_journey_manager"):
+            raise AccessError(self.env._("Only Journey Managers recompute the customers' best send hours."))
         counts = self._smb_open_hours()
         shop = [0] * send_time.HOURS
         for hours in counts.values():
