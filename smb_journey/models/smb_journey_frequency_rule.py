@@ -67,3 +67,10 @@ class SmbJourneyFrequencyRule(models.Model):
         # sudo: the engine reads the company's rules whoever runs it
         rules = self.sudo().search([("company_id", "in", [company.id, False])])
         return [(rule.max_messages, rule.window_hours) for rule in rules]
+
+    @api.model
+    def _longest_window(self):
+        """Hours: the longest window of the active rules of every company."""
+        # sudo: the ledger serves every company's rules
+        rule = self.sudo().search([], order="window_hours desc", limit=1)
+        return rule.window_hours or 0

@@ -62,7 +62,8 @@ class SmbJourneyStep(models.Model):
         if not sent or not self._cap_limits():
             return
         now = fields.Datetime.now()
-        longest = max(window for __, window in self._cap_limits())
+        # a customer's row serves every company's rules: keep what the longest of them counts
+        longest = timedelta(hours=self.env["smb.journey.frequency.rule"]._longest_window())
         partner_ids = sorted(sent)
         # the rows were locked by _hold_messages in this transaction
         self.env.cr.execute(SQL(
@@ -89,7 +90,9 @@ class SmbJourneyStep(models.Model):
         the customers' ledger rows, created if missing and locked in id order
         (two workers lock in the same order, so they never deadlock). A row
         another transaction changed after our snapshot cannot be locked in
-        REPEATABLE READ: those customers are returned as busy."""
+        REPEATABLE READ, and two workers that locked some customers each in
+        an earlier step of their batch may wait on each other (a deadlock
+        PostgreSQL breaks): those customers are returned as busy."""
         cr = self.env.cr
         insert = SQL(
             """INSERT INTO smb_journey_send_ledger (partner_id)
@@ -103,10 +106,11 @@ class SmbJourneyStep(models.Model):
                 cr.execute(insert, log_exceptions=False)
                 cr.execute(select, log_exceptions=False)
                 return {pid: list(sent_at) for pid, sent_at in cr.fetchall()}, set()
-        except psycopg2.errors.SerializationFailure:
+        except psycopg2.errors.TransactionRollbackError:  # serialization failure, deadlock
             pass
-        # another worker sent to some of them since our snapshot: find which,
-        # customer by customer (rare: two workers on the same customers at once)
+        # another worker sent to some of them since our snapshot, or holds
+        # them: find which, customer by customer (rare: two workers on the
+        # same customers at once)
         ledger, busy = {}, set()
         for partner_id in partner_ids:
             try:
@@ -118,7 +122,7 @@ class SmbJourneyStep(models.Model):
                         "SELECT sent_at FROM smb_journey_send_ledger WHERE partner_id = %s FOR UPDATE",
                         partner_id), log_exceptions=False)
                     ledger[partner_id] = list(cr.fetchone()[0])
-            except psycopg2.errors.SerializationFailure:
+            except psycopg2.errors.TransactionRollbackError:  # serialization failure, deadlock
                 busy.add(partner_id)
         return ledger, busy
 

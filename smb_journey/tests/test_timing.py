@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
-from odoo.tests import freeze_time, tagged
+from odoo.tests import Form, freeze_time, tagged
 
 from odoo.addons.smb_journey.lib import send_time
 
@@ -45,6 +45,34 @@ class TestTiming(JourneyCase):
         partner = partner or self.customer
         return self.env["mail.mail"].search_count(
             [("mailing_id", "in", journey.step_ids.mailing_id.ids), ("res_id", "=", partner.id)])
+
+    # ------------------------------------------------------------
+    # settings and forms
+    # ------------------------------------------------------------
+
+    def test_settings_and_forms(self):
+        self.env["res.config.settings"].create({
+            "smb_quiet_hours": True, "smb_quiet_start": 22.0, "smb_quiet_end": 7.5, "smb_frequency_cap": True,
+        }).execute()
+        self.assertEqual(
+            (self.company.smb_quiet_hours, self.company.smb_quiet_start, self.company.smb_quiet_end,
+             self.company.smb_frequency_cap), (True, 22.0, 7.5, True))
+        with self.assertRefused("Quiet hours"):
+            self.company.smb_quiet_end = 24.0
+        with self.assertRefused("at least one email"):
+            self.rules[0].max_messages = 0
+        with Form(self.journey) as form:
+            form.respect_quiet_hours = False
+            form.priority = "2"
+            form.cap_policy = "skip"
+        self.assertEqual((self.journey.respect_quiet_hours, self.journey.priority, self.journey.cap_policy),
+                         (False, "2", "skip"))
+        with Form(self.step_wait) as form:
+            form.wait_mode = "best_time"
+        self.assertEqual(self.step_wait.diagram_info["summary"], "Until the customer's best time")
+        with Form(self.step_hello) as form:
+            form.ignore_quiet_hours = True
+        self.assertIn("fa-moon-o", [icon for icon, __ in self.step_hello.diagram_info["badges"]])
 
     # ------------------------------------------------------------
     # quiet hours
