@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
-from odoo.tests import Form, freeze_time, tagged
+from odoo.tests import Form, HttpCase, freeze_time, tagged
 
 from odoo.addons.smb_journey.lib import send_time
 
@@ -149,6 +149,12 @@ class TestTiming(JourneyCase):
     def test_shipped_rules(self):
         self.assertEqual(sorted((r.max_messages, r.window_hours) for r in self.rules), [(1, 16), (3, 168)])
         self.assertEqual(sorted(self.rules.mapped("name")), ["1 per 16 h", "3 per 7 days"])
+        # the shipped journeys: the first cart reminder and the order's thank-you go even at night
+        ref = self.env.ref
+        self.assertTrue(ref("smb_journey.journey_abandoned_cart_step_email_1").ignore_quiet_hours)
+        self.assertFalse(ref("smb_journey.journey_abandoned_cart_step_email_2").ignore_quiet_hours)
+        self.assertTrue(ref("smb_journey.journey_post_purchase_step_email_1").ignore_quiet_hours)
+        self.assertEqual(ref("smb_journey.journey_abandoned_cart").priority, "2")
 
     def test_second_marketing_email_within_16_hours_waits(self):
         self.company.smb_frequency_cap = True
@@ -315,3 +321,15 @@ class TestTiming(JourneyCase):
             self.assertNotEqual(local_hour, 19)
             self.assertIn(local_hour, send_time.DAYTIME)
             self.assertLessEqual(enrollment.due_at - T0, timedelta(hours=24))
+
+
+@tagged("post_install", "-at_install")
+class TestTimingUi(HttpCase):
+
+    def test_admin_sets_quiet_hours_and_the_cap(self):
+        company = self.env.ref("base.main_company")
+        company.write({"smb_quiet_hours": False, "smb_frequency_cap": False})
+        self.start_tour("/odoo/action-smb_journey.smb_journey_settings_action",
+                        "smb_journey_timing_settings_tour", login="admin")
+        self.assertEqual((company.smb_quiet_hours, company.smb_quiet_start, company.smb_frequency_cap),
+                         (True, 22.0, True))
