@@ -1,6 +1,6 @@
 {
     "name": "Customer Journeys",
-    "version": "19.0.1.2.0",
+    "version": "19.0.1.3.0",
     "category": "Marketing/Automation",
     "summary": "Welcome series, abandoned-cart recovery, post-purchase and loyalty-tier journeys "
     "sent through Odoo's mail queue, with per-step statistics and Bronze/Silver/Gold tiers",
