@@ -45,7 +45,9 @@ class SmbJourneyStep(models.Model):
             sends = ledger[partner_id]
             room_at = _room_at(sends, limits, now)
             if room_at <= now:
-                # counted at once: a second enrollment of the customer in this batch sees it
+                # counted at once, so that a second enrollment of the customer in this
+                # batch sees it (should the step then skip the first, the second has
+                # waited for nothing: the safe side of the cap)
                 sends.append(now)
             elif policy == "skip":
                 held[enrollment] = StepResult(enrollment, "skipped", "frequency_cap")
