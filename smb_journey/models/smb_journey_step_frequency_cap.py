@@ -43,14 +43,15 @@ class SmbJourneyStep(models.Model):
                 held[enrollment] = StepResult(enrollment, POSTPONED, "frequency_cap", due_at=now + RETRY_AFTER)
                 continue
             sends = ledger[partner_id]
-            room_at = _room_at(sends, limits, now)
+            room_at, (count, window) = _room_at(sends, limits, now)
             if room_at <= now:
                 # counted at once, so that a second enrollment of the customer in this
                 # batch sees it (should the step then skip the first, the second has
                 # waited for nothing: the safe side of the cap)
                 sends.append(now)
             elif policy == "skip":
-                held[enrollment] = StepResult(enrollment, "skipped", "frequency_cap")
+                held[enrollment] = StepResult(enrollment, "skipped", "frequency_cap", message=self.env._(
+                    "At most %(count)s within %(hours)s hours", count=count, hours=int(window.total_seconds() // 3600)))
             else:
                 held[enrollment] = StepResult(enrollment, POSTPONED, "frequency_cap", due_at=room_at)
         return held
@@ -130,13 +131,13 @@ class SmbJourneyStep(models.Model):
 
 
 def _room_at(sends, limits, now):
-    """When the customer may get one more message: ``now`` if every rule
-    has room, else when the send that fills the fullest rule leaves its
-    window."""
-    room_at = now
+    """(when, rule): when the customer may get one more message (``now`` if
+    every rule has room, else when the send that fills the fullest rule
+    leaves its window), and the rule that decides it."""
+    room_at, rule = now, limits[0]
     for count, window in limits:
         recent = sorted(moment for moment in sends if moment > now - window)
-        if len(recent) >= count:
-            # the oldest sends must leave until only count - 1 remain
-            room_at = max(room_at, recent[len(recent) - count] + window)
-    return room_at
+        # the oldest sends must leave until only count - 1 remain
+        if len(recent) >= count and recent[len(recent) - count] + window > room_at:
+            room_at, rule = recent[len(recent) - count] + window, (count, window)
+    return room_at, rule

@@ -206,7 +206,8 @@ class TestTiming(JourneyCase):
             self.run_engine()
             self.assertEqual(self.sent(offers), 0)
             log = enrollment.log_ids.sorted("id")[0]
-            self.assertEqual((log.outcome, log.reason), ("skipped", "frequency_cap"))
+            self.assertEqual((log.outcome, log.reason, log.message),
+                             ("skipped", "frequency_cap", "At most 1 within 16 hours"))
             self.assertEqual(enrollment.state, "completed", "skipped: the journey goes on at once")
 
     def test_transactional_journeys_are_neither_capped_nor_counted(self):
