@@ -69,6 +69,7 @@
             "smb_journey/static/tests/tours/**/*",
         ],
     },
+    "uninstall_hook": "uninstall_hook",
     "application": True,
     "installable": True,
 }
