@@ -1,6 +1,6 @@
 {
     "name": "Customer Journeys",
-    "version": "19.0.1.2.0",
+    "version": "19.0.1.3.0",
     "category": "Marketing/Automation",
     "summary": "Welcome series, abandoned-cart recovery, post-purchase and loyalty-tier journeys "
     "sent through Odoo's mail queue, with per-step statistics and Bronze/Silver/Gold tiers",
@@ -53,6 +53,9 @@
         "views/smb_journey_webhook_delivery_views.xml",
         "views/smb_journey_step_webhook_views.xml",
         "views/smb_journey_menus.xml",
+        "data/smb_journey_timing_data.xml",
+        "views/smb_journey_frequency_rule_views.xml",
+        "views/smb_journey_timing_views.xml",
     ],
     "demo": [
         "demo/smb_journey_demo.xml",
@@ -64,6 +67,7 @@
         "demo/smb_journey_webhook_demo.xml",
         "demo/smb_journey_steps_more_demo.xml",
         "demo/smb_journey_experiments_demo.xml",
+        "demo/smb_journey_timing_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [
@@ -73,6 +77,7 @@
             "smb_journey/static/tests/tours/**/*",
         ],
     },
+    "uninstall_hook": "uninstall_hook",
     "application": True,
     "installable": True,
 }

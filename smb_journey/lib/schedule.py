@@ -50,6 +50,26 @@ def next_local_time(start, hour, weekday=None, tz="UTC"):
     raise AssertionError("unreachable: a week always contains the weekday")
 
 
+def next_allowed(now, start, end, tz="UTC"):
+    """``now`` if it lies outside the quiet hours ``[start, end)`` (float
+    hours of the local day in ``tz``: 21.0 to 8.0 is the night, across
+    midnight), else the end of the quiet hours, in the customer's local time.
+
+    Naive UTC in and out. ``start == end`` means no quiet hours. When the end
+    falls in a daylight-saving gap, the first moment after it is returned.
+    """
+    if not (0 <= start < 24 and 0 <= end < 24):
+        raise ValueError("quiet hours must be within [0, 24)")
+    if start == end:
+        return now
+    local = pytz.utc.localize(now).astimezone(_zone(tz))
+    hour = local.hour + local.minute / 60 + local.second / 3600 + local.microsecond / 3_600_000_000
+    quiet = (start <= hour or hour < end) if start > end else (start <= hour < end)
+    if not quiet:
+        return now
+    return next_local_time(now, end, tz=tz)
+
+
 def _zone(tz):
     try:
         return pytz.timezone(tz or "UTC")

@@ -50,3 +50,10 @@ from . import smb_journey_step_coupon
 from . import smb_journey_step_wait_event
 from . import smb_journey_step_split
 from . import smb_journey_experiments
+from . import smb_journey_timing
+from . import smb_journey_frequency_rule
+from . import res_partner_send_time
+from . import smb_journey_step_best_time
+# message gates, in the order they judge (smb.journey.step._hold_messages)
+from . import smb_journey_step_quiet_hours
+from . import smb_journey_step_frequency_cap

@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 ATTRIBUTION_MODELS = [
     ("last", "Last touch"),
@@ -46,3 +47,27 @@ class ResCompany(models.Model):
         "Risk Band Hysteresis", default=0.1,
         help="A customer leaves a risk band only when the score drops this far below its threshold, "
         "so a score hovering at a threshold does not flip the band every night.")
+
+    # timing rules: quiet hours (smb_journey_step_quiet_hours.py), frequency
+    # cap (smb_journey_step_frequency_cap.py), best send time (res_partner_send_time.py)
+    smb_quiet_hours = fields.Boolean(
+        "Quiet Hours",
+        help="Journey emails due during the quiet hours of the customer's timezone wait until they end "
+        "(never dropped). Journeys and steps can opt out (order follow-ups, the first cart reminder).")
+    smb_quiet_start = fields.Float("Quiet From", default=21.0)
+    smb_quiet_end = fields.Float("Quiet Until", default=8.0)
+    smb_frequency_cap = fields.Boolean(
+        "Frequency Cap",
+        help="At most so many marketing journey emails per customer within a rolling window, across all "
+        "journeys (the rules in Configuration > Frequency Caps). What the cap holds back waits or is skipped, "
+        "as each journey says.")
+    smb_best_hour = fields.Integer(
+        "Shop's Best Send Hour", readonly=True, default=-1,
+        help="The hour of the day (customers' local time) at which customers open most, from the nightly "
+        "recompute; -1 until there is history. Used for customers with no history of their own.")
+
+    @api.constrains("smb_quiet_start", "smb_quiet_end")
+    def _check_smb_quiet_hours(self):
+        for company in self:
+            if not (0 <= company.smb_quiet_start < 24 and 0 <= company.smb_quiet_end < 24):
+                raise ValidationError(self.env._("Quiet hours run from and until an hour within 00:00-23:59."))

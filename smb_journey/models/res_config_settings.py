@@ -10,3 +10,7 @@ class ResConfigSettings(models.TransientModel):
     smb_churn_horizon_days = fields.Integer(related="company_id.smb_churn_horizon_days", readonly=False)
     smb_churn_medium_threshold = fields.Float(related="company_id.smb_churn_medium_threshold", readonly=False)
     smb_churn_high_threshold = fields.Float(related="company_id.smb_churn_high_threshold", readonly=False)
+    smb_quiet_hours = fields.Boolean(related="company_id.smb_quiet_hours", readonly=False)
+    smb_quiet_start = fields.Float(related="company_id.smb_quiet_start", readonly=False)
+    smb_quiet_end = fields.Float(related="company_id.smb_quiet_end", readonly=False)
+    smb_frequency_cap = fields.Boolean(related="company_id.smb_frequency_cap", readonly=False)

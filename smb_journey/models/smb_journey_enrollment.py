@@ -241,7 +241,11 @@ class SmbJourneyEnrollment(models.Model):
             todo = todo._apply_exit_conditions()
             if not todo:
                 break
-            for step, group in todo.grouped("step_id").items():
+            # the journeys with more stars first: their emails take the room a
+            # frequency cap leaves for a customer before the others'
+            groups = sorted(todo.grouped("step_id").items(),
+                            key=lambda item: (-int(item[0].journey_id.priority or 0), item[0].id))
+            for step, group in groups:
                 if not step:
                     group._end("completed", "end")
                     continue
@@ -487,6 +491,11 @@ class SmbJourneyEnrollment(models.Model):
             "outcome": "exited", "reason": reason,
         } for e in self])
         self._end(state, reason)
+
+    def _timezone(self):
+        """The customer's timezone: theirs, else their journey company's, else UTC."""
+        self.ensure_one()
+        return self.partner_id.tz or self.company_id.partner_id.tz or "UTC"
 
     def _render_langs(self):
         """{enrollment id: language} to write to each customer in: theirs when

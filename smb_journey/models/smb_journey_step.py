@@ -397,7 +397,7 @@ class SmbJourneyStep(models.Model):
         results = []
         for enrollment in enrollments:
             if self.wait_mode == "until":
-                tz = enrollment.partner_id.tz or enrollment.company_id.partner_id.tz or "UTC"
+                tz = enrollment._timezone()
                 weekday = int(self.wait_weekday) if self.wait_weekday else None
                 due = schedule.next_local_time(now, self.wait_hour, weekday=weekday, tz=tz)
             else:

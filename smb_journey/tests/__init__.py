@@ -23,3 +23,5 @@ from . import test_trigger_inactivity
 from . import test_webhook
 from . import test_steps_more
 from . import test_experiments
+from . import test_timing
+from . import test_timing_concurrency

@@ -29,6 +29,9 @@ REASONS = [
     ("opted_out", "Opted out of journeys"),
     ("sunset", "Unengaged (sunset)"),
     ("held_out", "Held out (control group)"),
+    # a message held back by the timing rules (postponed, or skipped by a cap)
+    ("quiet_hours", "Quiet hours"),
+    ("frequency_cap", "Frequency cap"),
     # a step failed
     ("template", "Template error"),
     ("exception", "Step failed"),

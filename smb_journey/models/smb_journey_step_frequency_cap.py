@@ -1,0 +1,143 @@
+from collections import defaultdict
+from datetime import timedelta
+
+import psycopg2.errors
+
+from odoo import fields, models
+from odoo.tools import SQL
+
+from .smb_journey_step import POSTPONED, StepResult
+
+# a batch that met another worker's send to the same customer tries again
+# this much later, from a fresh snapshot
+RETRY_AFTER = timedelta(minutes=1)
+
+
+class SmbJourneyStep(models.Model):
+    """Message gate: the frequency cap, last of the gates so that only the
+    messages really sent count.
+
+    The count must hold under two engine workers sending to the same
+    customer from different journeys. Each reads the customer's ledger row
+    (smb.journey.frequency.rule) under a row lock, so the second waits for
+    the first; as the engine runs in REPEATABLE READ, the second then fails
+    to lock a row changed after its snapshot (a serialization failure),
+    and those customers' messages are put back a minute, to be judged again
+    from a fresh snapshot. The count read under the lock is therefore
+    always current, and the send is appended in the same transaction."""
+
+    _inherit = "smb.journey.step"
+
+    def _hold_messages(self, enrollments):
+        held = super()._hold_messages(enrollments)
+        limits = self._cap_limits()
+        todo = [e for e in enrollments if e not in held]
+        if not limits or not todo:
+            return held
+        now = fields.Datetime.now()
+        ledger, busy = self._lock_ledger(sorted({e.partner_id.id for e in todo}))
+        policy = self.journey_id.cap_policy
+        for enrollment in todo:
+            partner_id = enrollment.partner_id.id
+            if partner_id in busy:
+                held[enrollment] = StepResult(enrollment, POSTPONED, "frequency_cap", due_at=now + RETRY_AFTER)
+                continue
+            sends = ledger[partner_id]
+            room_at, (count, window) = _room_at(sends, limits, now)
+            if room_at <= now:
+                # counted at once, so that a second enrollment of the customer in this
+                # batch sees it (should the step then skip the first, the second has
+                # waited for nothing: the safe side of the cap)
+                sends.append(now)
+            elif policy == "skip":
+                held[enrollment] = StepResult(enrollment, "skipped", "frequency_cap", message=self.env._(
+                    "At most %(count)s within %(hours)s hours", count=count, hours=int(window.total_seconds() // 3600)))
+            else:
+                held[enrollment] = StepResult(enrollment, POSTPONED, "frequency_cap", due_at=room_at)
+        return held
+
+    def _messages_done(self, results):
+        super()._messages_done(results)
+        sent = defaultdict(int)
+        for result in results:
+            if result.outcome == "sent":
+                sent[result.enrollment.partner_id.id] += 1
+        if not sent or not self._cap_limits():
+            return
+        now = fields.Datetime.now()
+        # a customer's row serves every company's rules: keep what the longest of them counts
+        longest = timedelta(hours=self.env["smb.journey.frequency.rule"]._longest_window())
+        partner_ids = sorted(sent)
+        # the rows were locked by _hold_messages in this transaction
+        self.env.cr.execute(SQL(
+            """UPDATE smb_journey_send_ledger ledger
+                  SET sent_at = ARRAY(
+                        SELECT moment FROM unnest(ledger.sent_at || array_fill(%(now)s::timestamp, ARRAY[new.count])) moment
+                         WHERE moment > %(since)s ORDER BY moment)
+                 FROM unnest(%(partners)s::int[], %(counts)s::int[]) AS new(partner_id, count)
+                WHERE ledger.partner_id = new.partner_id""",
+            now=now, since=now - longest, partners=partner_ids, counts=[sent[p] for p in partner_ids]))
+
+    def _cap_limits(self):
+        """[(max messages, window)] capping this step's messages: none for a
+        journey that is not marketing (an order's follow-up is neither
+        capped nor counted) or a company without the cap."""
+        self.ensure_one()
+        if not self.journey_id.marketing or not self._type().mailing_type:
+            return []
+        limits = self.env["smb.journey.frequency.rule"]._limits(self.journey_id.company_id)
+        return [(count, timedelta(hours=hours)) for count, hours in limits]
+
+    def _lock_ledger(self, partner_ids):
+        """({partner id: [send times]}, {partner ids another worker holds}):
+        the customers' ledger rows, created if missing and locked in id order
+        (two workers lock in the same order, so they never deadlock). A row
+        another transaction changed after our snapshot cannot be locked in
+        REPEATABLE READ, and two workers that locked some customers each in
+        an earlier step of their batch may wait on each other (a deadlock
+        PostgreSQL breaks): those customers are returned as busy."""
+        cr = self.env.cr
+        insert = SQL(
+            """INSERT INTO smb_journey_send_ledger (partner_id)
+               SELECT partner_id FROM unnest(%s::int[]) partner_id ORDER BY partner_id
+               ON CONFLICT DO NOTHING""", partner_ids)
+        select = SQL(
+            """SELECT partner_id, sent_at FROM smb_journey_send_ledger
+                WHERE partner_id = ANY(%s) ORDER BY partner_id FOR UPDATE""", partner_ids)
+        try:
+            with cr.savepoint(flush=False):
+                cr.execute(insert, log_exceptions=False)
+                cr.execute(select, log_exceptions=False)
+                return {pid: list(sent_at) for pid, sent_at in cr.fetchall()}, set()
+        except psycopg2.errors.TransactionRollbackError:  # serialization failure, deadlock
+            pass
+        # another worker sent to some of them since our snapshot, or holds
+        # them: find which, customer by customer (rare: two workers on the
+        # same customers at once)
+        ledger, busy = {}, set()
+        for partner_id in partner_ids:
+            try:
+                with cr.savepoint(flush=False):
+                    cr.execute(SQL(
+                        "INSERT INTO smb_journey_send_ledger (partner_id) VALUES (%s) ON CONFLICT DO NOTHING",
+                        partner_id), log_exceptions=False)
+                    cr.execute(SQL(
+                        "SELECT sent_at FROM smb_journey_send_ledger WHERE partner_id = %s FOR UPDATE",
+                        partner_id), log_exceptions=False)
+                    ledger[partner_id] = list(cr.fetchone()[0])
+            except psycopg2.errors.TransactionRollbackError:  # serialization failure, deadlock
+                busy.add(partner_id)
+        return ledger, busy
+
+
+def _room_at(sends, limits, now):
+    """(when, rule): when the customer may get one more message (``now`` if
+    every rule has room, else when the send that fills the fullest rule
+    leaves its window), and the rule that decides it."""
+    room_at, rule = now, limits[0]
+    for count, window in limits:
+        recent = sorted(moment for moment in sends if moment > now - window)
+        # the oldest sends must leave until only count - 1 remain
+        if len(recent) >= count and recent[len(recent) - count] + window > room_at:
+            room_at, rule = recent[len(recent) - count] + window, (count, window)
+    return room_at, rule
