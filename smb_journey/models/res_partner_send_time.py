@@ -81,22 +81,29 @@ class ResPartner(models.Model):
     def _smb_open_hours(self):
         """{partner id: [opens per hour of their local day]} over the last
         year: every email sent to their address (journeys, newsletters), an
-        open or, when the open was not seen (images blocked), a click."""
-        self.env["mailing.trace"].flush_model(["email", "open_datetime", "links_click_datetime", "trace_type"])
+        open or, when the open was not seen (images blocked) or was a mail
+        scanner's (``mailing.trace._smb_human_open_domain``), a click."""
+        self.env["mailing.trace"].flush_model(
+            ["email", "open_datetime", "smb_machine_open", "links_click_datetime", "trace_type"])
         self.flush_model(["email_normalized", "tz"])
         default_tz = self.env.company.partner_id.tz or "UTC"
         rows = self.env.execute_query(SQL(
-            """WITH zones AS (SELECT name FROM pg_timezone_names)
+            """WITH zones AS (SELECT name FROM pg_timezone_names),
+                    read AS (
+                        SELECT trace.email,
+                               COALESCE(CASE WHEN trace.smb_machine_open THEN NULL ELSE trace.open_datetime END,
+                                        trace.links_click_datetime) AS read_at
+                          FROM mailing_trace trace
+                         WHERE trace.trace_type = 'mail')
                SELECT partner.id,
-                      EXTRACT(hour FROM COALESCE(trace.open_datetime, trace.links_click_datetime)
+                      EXTRACT(hour FROM trace.read_at
                               AT TIME ZONE 'UTC' AT TIME ZONE COALESCE(own_zone.name, shop_zone.name, 'UTC'))::int,
                       count(*)
-                 FROM mailing_trace trace
+                 FROM read trace
                  JOIN res_partner partner ON partner.email_normalized = trace.email
                  LEFT JOIN zones own_zone ON own_zone.name = partner.tz
                  LEFT JOIN zones shop_zone ON shop_zone.name = %(default_tz)s
-                WHERE trace.trace_type = 'mail'
-                  AND COALESCE(trace.open_datetime, trace.links_click_datetime) >= %(since)s
+                WHERE trace.read_at >= %(since)s
                 GROUP BY 1, 2""",
             default_tz=default_tz, since=fields.Datetime.now() - timedelta(days=HISTORY_DAYS)))
         counts = defaultdict(lambda: [0] * send_time.HOURS)

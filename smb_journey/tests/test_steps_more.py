@@ -141,6 +141,24 @@ class TestCouponStep(MoreStepsCase):
         self.assertEqual(len(self.step_logs(coupon_step)), 3)
         self.assertTrue(wait)
 
+    def test_a_control_group_gets_no_coupon(self):
+        """A coupon is treatment: a holdout's control group does without."""
+        journey = self.make_journey([
+            {"name": "Coupon", "step_type": "coupon", "coupon_program_id": self.program.id},
+        ])
+        journey.holdout_percent = 50
+        with freeze_time(T0):
+            journey.action_start()
+            enrollments = journey.enroll(self.customers)
+            held = enrollments.filtered("held_out")
+            enrollments[:1].held_out = True  # at least one, whatever the draw
+            held |= enrollments[:1]
+            self.run_engine()
+        cards = self.env["loyalty.card"].search([("program_id", "=", self.program.id)])
+        self.assertEqual(cards.partner_id, (enrollments - held).partner_id)
+        self.assertEqual(set(self.step_logs(journey.step_ids).filtered(
+            lambda log: log.enrollment_id in held).mapped("reason")), {"held_out"})
+
     def test_an_email_showing_a_removed_coupon_step_cannot_start(self):
         journey = self.make_journey([
             {"name": "Coupon", "step_type": "coupon", "coupon_program_id": self.program.id},

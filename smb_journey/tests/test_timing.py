@@ -288,6 +288,16 @@ class TestTiming(JourneyCase):
         self.assertEqual(bob.smb_best_hour, 13.0)
         self.assertEqual(self.company.smb_best_hour, 13, "the shop's best hour: most opens at 13:00")
 
+    def test_machine_opens_teach_no_best_hour(self):
+        """A mail scanner opening at delivery (06:00 UTC) is not when Ann reads."""
+        self.opens(self.customer, 18, 2)
+        self.opens(self.customer, 6, 5)
+        self.env["mailing.trace"].search([("res_id", "=", self.customer.id)]).filtered(
+            lambda t: t.open_datetime.hour == 6).smb_machine_open = True
+        self.compute_best_hours()
+        self.assertEqual(self.customer.smb_best_hour, 19.0, "her two opens at 19:10 in Brussels, not the scanner's")
+        self.assertEqual(self.customer.smb_best_hour_opens, 2)
+
     def test_best_time_wait_lands_in_the_customer_best_hour(self):
         carl = self.env["res.partner"].create({"name": "Carl", "email": "carl@example.com", "tz": "Europe/Brussels"})
         bob = self.env["res.partner"].create({"name": "Bob", "email": "bob@example.com", "tz": "Europe/Brussels"})
