@@ -298,7 +298,10 @@ def bench_partner_ids(env, limit):
     return [row[0] for row in env.cr.fetchall()]
 
 
-def make_journey(env, name, body, recommendation_count=None):
+def make_journey(env, name, body, recommendation_count=None, timing=False):
+    """A running journey with one email step; with ``timing``, an A/B split
+    whose two variants are that email (each customer gets one of them),
+    under the company's quiet hours and frequency cap (see enable_timing)."""
     step = {
         "name": "Spring selection",
         "step_type": "email",
@@ -313,10 +316,26 @@ def make_journey(env, name, body, recommendation_count=None):
         "trigger": "manual",
         # a benchmark enrols thousands at once: the volume guard would hold them
         "volume_limit": 0,
-        "step_ids": [(0, 0, step)],
+        "step_ids": [(0, 0, {"name": "Which email", "step_type": "split", "split_count": 2,
+                             "split_weight_a": 50, "split_weight_b": 50})] if timing else [(0, 0, step)],
     })
+    if timing:
+        split = journey.step_ids
+        env["smb.journey.step"].create([
+            dict(step, journey_id=journey.id, parent_id=split.id, branch=variant, name=f"{step['name']} {variant}")
+            for variant in ("a", "b")])
     journey.action_start()
     return journey
+
+
+def enable_timing(env):
+    """Quiet hours and the frequency cap on (the shipped rules: 1 email per
+    16 h, 3 per 7 days), so that every email passes both gates. The quiet
+    window is one minute at 03:00: the gates do all their work (a timezone
+    and a ledger row per customer) and hold nobody back, so both phases
+    queue the same emails."""
+    env.company.write({"smb_quiet_hours": True, "smb_quiet_start": 3.0, "smb_quiet_end": 3.0 + 1 / 60,
+                       "smb_frequency_cap": True})
 
 
 def run_engine(registry, entry, max_calls, durations=None):
@@ -370,7 +389,9 @@ def warm_up(registry, args, warmup_ids):
     """Run both paths once on a few partners, so that neither measured phase
     pays for cold caches (registry, templates, link trackers)."""
     with odoo_env.environment(registry, commit=True) as env:
-        journey = make_journey(env, "Bench warm-up", engine_body(env), args.recommendation_count)
+        if args.timing:
+            enable_timing(env)
+        journey = make_journey(env, "Bench warm-up", engine_body(env), args.recommendation_count, args.timing)
         journey.enroll(env["res.partner"].browse(warmup_ids))
         mailing_id = env["mailing.mailing"].create(mailing_vals(env, "Bench warm-up", warmup_ids)).id
     run_engine(registry, args.engine_entry, 10_000)
@@ -380,8 +401,14 @@ def warm_up(registry, args, warmup_ids):
 
 def phase_engine(registry, args, partner_ids, label):
     with odoo_env.environment(registry, commit=True) as env:
-        journey = make_journey(env, f"Bench engine {label}", engine_body(env), args.recommendation_count)
-        journey_id, mailing_id = journey.id, journey.step_ids.mailing_id.id
+        if args.timing:
+            # each round mails the same customers: forget the last round's
+            # sends, or the cap (1 per 16 h) would rightly hold them all back;
+            # their ledger rows are made again, the cost of a first email
+            env.cr.execute("DELETE FROM smb_journey_send_ledger")
+        journey = make_journey(env, f"Bench engine {label}", engine_body(env), args.recommendation_count,
+                               args.timing)
+        journey_id, mailing_id = journey.id, journey.step_ids.mailing_id.ids
     with odoo_env.environment(registry, commit=True) as env, Measure() as enroll:
         journey = env["smb.journey"].browse(journey_id)
         nb_enrolled = len(journey.enroll(env["res.partner"].browse(partner_ids)))
@@ -432,7 +459,8 @@ def phase_floor(registry, journey_id, mailing_id):
     needs to store the same emails."""
     with odoo_env.environment(registry) as env:  # rolled back
         cr = env.cr
-        cr.execute("SELECT id, mail_message_id FROM mail_mail WHERE mailing_id = %s ORDER BY id", [mailing_id])
+        cr.execute("SELECT id, mail_message_id FROM mail_mail WHERE mailing_id = ANY(%s) ORDER BY id",
+                   [_ids(mailing_id)])
         mail_ids, message_ids = map(list, zip(*cr.fetchall()))
         cr.execute("SELECT id FROM mailing_trace WHERE mail_mail_id = ANY(%s) ORDER BY mail_mail_id", [mail_ids])
         trace_ids = [row[0] for row in cr.fetchall()]
@@ -500,15 +528,20 @@ def phase_mailing(registry, args, partner_ids, label):
     return result
 
 
+def _ids(mailing_id):
+    """A mailing id or a list of them (a split's emails), as a list."""
+    return list(mailing_id) if isinstance(mailing_id, (list, tuple)) else [mailing_id]
+
+
 def _queued(env, mailing_id):
     """What a phase left in the mail queue, and a check of one email."""
-    env.cr.execute("SELECT avg(length(body_html))::int FROM mail_mail WHERE mailing_id = %s", [mailing_id])
+    env.cr.execute("SELECT avg(length(body_html))::int FROM mail_mail WHERE mailing_id = ANY(%s)", [_ids(mailing_id)])
     body_len = env.cr.fetchone()[0] or 0
-    mails = env["mail.mail"].search([("mailing_id", "=", mailing_id)])
+    mails = env["mail.mail"].search([("mailing_id", "in", _ids(mailing_id))])
     return dict(
         mails=len(mails),
         outgoing=len(mails.filtered(lambda m: m.state == "outgoing")),
-        traces=env["mailing.trace"].search_count([("mass_mailing_id", "=", mailing_id)]),
+        traces=env["mailing.trace"].search_count([("mass_mailing_id", "in", _ids(mailing_id))]),
         body_len=body_len,
         sample_ok=bool(mails) and partner_name_in(mails[:1]),
     )
@@ -559,6 +592,9 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=1,
                         help="measure each phase this many times, alternating which goes first")
     parser.add_argument("--profile", action="store_true", help="cProfile both measured phases, print top functions")
+    parser.add_argument("--timing", action="store_true",
+                        help="the engine's journey is an A/B split of the email, under quiet hours and the "
+                        "frequency cap (both turned on in the company)")
     add_connection_args(parser)
     args = parser.parse_args(argv)
     if args.quick:
@@ -598,7 +634,8 @@ def main(argv=None):
         ratio = engine["rate"] / mailing["rate"] if mailing["rate"] else float("nan")
         floor_ratio = engine["seconds"] / floor["seconds"] if floor["seconds"] else float("nan")
         print(f"\nResults: {started}, {os.cpu_count()} CPUs, {args.partners} partners, {args.rounds} round(s), "
-              f"engine entry '{args.engine_entry}', batch sizes: engine {engine['batch']}, "
+              f"engine entry '{args.engine_entry}'{', A/B split + quiet hours + frequency cap' if args.timing else ''}, "
+              f"batch sizes: engine {engine['batch']}, "
               f"mass_mailing (mail.batch_size) {mailing['batch']}\n")
         print_table([engine, mailing, floor])
         print(f"\nRATIO engine / mass_mailing (emails per second): {ratio:.2f}")
