@@ -329,6 +329,9 @@ class SmbJourneyEnrollment(models.Model):
         next; a POSTPONED one stays on ``step``, unlogged, until its due_at."""
         now = fields.Datetime.now()
         postponed = [result for result in results if result.outcome == POSTPONED]
+        if any(not result.due_at for result in postponed):
+            # never due again, the customer would wait forever unseen: a fault of the step type
+            raise ValueError(f"Step {step.name!r} postponed a customer without saying until when.")
         for (due_at, reason), group in groupby_results(postponed):
             self.browse(group).write({"due_at": due_at, "hold_reason": reason})
         results = [result for result in results if result.outcome != POSTPONED]

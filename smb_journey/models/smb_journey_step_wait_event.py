@@ -10,9 +10,10 @@ from odoo.addons.smb_journey.tools.registry import StepType
 
 from .smb_journey_step import DELAY_UNITS, POSTPONED, StepResult
 
-# how often a customer waiting for an event is looked at again (an open, a
-# click or an order also wakes them at the engine's next pass)
-RECHECK = timedelta(minutes=15)
+# how often a customer waiting for an event is looked at again: a safety net
+# only, as an open, a click or an order wakes them at the engine's next pass
+# (a short one would re-run every waiting customer all day long)
+RECHECK = timedelta(hours=6)
 
 
 class SmbJourneyStep(models.Model):

@@ -235,6 +235,20 @@ class TestMessageGates(JourneyCase):
             self.assertEqual(enrollment.step_id, self.step_again)
             self.assertFalse(enrollment.hold_reason, "the reason leaves with the step")
 
+    def test_postponed_without_a_time_is_an_error_not_a_silent_wait(self):
+        Step = type(self.env["smb.journey.step"])
+
+        def hold(step, enrollments):
+            return {e: StepResult(e, POSTPONED, "waiting") for e in enrollments}
+
+        with freeze_time(T0), patch.object(Step, "_hold_messages", hold, create=True), \
+                mute_logger("odoo.addons.smb_journey.models.smb_journey_enrollment"):
+            self.journey.action_start()
+            enrollment = self.journey.enroll(self.customer)
+            self.run_engine()
+        self.assertEqual(enrollment.state, "error", "shown to the admin, not left waiting forever")
+        self.assertIn("without saying until when", enrollment.error_message)
+
     def test_skipped_by_a_gate_goes_on(self):
         Step = type(self.env["smb.journey.step"])
 

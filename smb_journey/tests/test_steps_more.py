@@ -4,6 +4,8 @@ from odoo.exceptions import UserError
 from odoo.fields import Domain
 from odoo.tests import Form, HttpCase, freeze_time, tagged
 
+from odoo.addons.smb_journey.models.smb_journey_step_wait_event import RECHECK
+
 from .common import JourneyCase
 
 T0 = datetime(2026, 3, 2, 9, 0)
@@ -216,26 +218,26 @@ class TestWaitEventStep(MoreStepsCase):
             journey.enroll(self.customers)
             self.run_engine()
         by_partner = {e.partner_id: e for e in journey.enrollment_ids}
-        self.assert_waiting(journey.enrollment_ids, waiting, T0 + timedelta(minutes=15))
+        self.assert_waiting(journey.enrollment_ids, waiting, T0 + RECHECK)
         self.assertFalse(self.step_logs(waiting), "nothing logged while waiting")
 
         # a re-check with nothing new: still waiting, still unlogged
-        with freeze_time(T0 + timedelta(minutes=20)):
+        with freeze_time(T0 + RECHECK + timedelta(minutes=5)):
             self.run_engine()
-        self.assert_waiting(journey.enrollment_ids, waiting, T0 + timedelta(minutes=35))
+        self.assert_waiting(journey.enrollment_ids, waiting, T0 + 2 * RECHECK + timedelta(minutes=5))
 
-        # the opener reads the email: woken at the engine's next pass
-        with freeze_time(T0 + timedelta(minutes=25)):
+        # the opener reads the email: woken at the engine's next pass, not at the re-check
+        with freeze_time(T0 + RECHECK + timedelta(minutes=10)):
             self.trace_of(hello, opener).set_opened()
             self.trace_of(hello, clicker).set_opened()
             self.trace_of(hello, clicker).set_clicked()
-            self.assertEqual(by_partner[opener].due_at, T0 + timedelta(minutes=25), "woken by the open")
-        with freeze_time(T0 + timedelta(minutes=26)):
+            self.assertEqual(by_partner[opener].due_at, T0 + RECHECK + timedelta(minutes=10), "woken by the open")
+        with freeze_time(T0 + RECHECK + timedelta(minutes=11)):
             self.run_engine()
         for partner in (opener, clicker):
             self.assertEqual(by_partner[partner].state, "completed")
             self.assertIn(self.engaged, partner.category_id)
-        self.assert_waiting(by_partner[idle], waiting, T0 + timedelta(minutes=35))
+        self.assert_waiting(by_partner[idle], waiting, T0 + 2 * RECHECK + timedelta(minutes=5))
 
         with freeze_time(T0 + timedelta(days=1, hours=23, minutes=50)):
             self.run_engine()
@@ -306,7 +308,7 @@ class TestWaitEventStep(MoreStepsCase):
             journey.enroll(buyer | idle)
             self.run_engine()
         by_partner = {e.partner_id: e for e in journey.enrollment_ids}
-        self.assert_waiting(journey.enrollment_ids, waiting, T0 + timedelta(minutes=15))
+        self.assert_waiting(journey.enrollment_ids, waiting, T0 + RECHECK)
         with freeze_time(T0 + timedelta(minutes=5)):
             self.make_order(buyer).action_confirm()
             self.process_events()
@@ -314,7 +316,7 @@ class TestWaitEventStep(MoreStepsCase):
             self.run_engine()
         self.assertEqual(by_partner[buyer].state, "completed")
         self.assertIn(self.engaged, buyer.category_id)
-        self.assert_waiting(by_partner[idle], waiting, T0 + timedelta(minutes=15))
+        self.assert_waiting(by_partner[idle], waiting, T0 + RECHECK)
 
     def test_arrival_is_when_the_previous_wait_ended(self):
         journey = self.make_journey([
@@ -330,7 +332,8 @@ class TestWaitEventStep(MoreStepsCase):
         with freeze_time(T0 + timedelta(days=1, minutes=30)):
             self.run_engine()
             self.assertEqual(waiting._arrivals(enrollment)[enrollment.id], T0 + timedelta(days=1))
-            self.assertEqual(enrollment.due_at, T0 + timedelta(days=1, minutes=45))
+            self.assertEqual(enrollment.due_at, T0 + timedelta(days=1, hours=1),
+                             "an hour after the previous wait ended, not after this pass")
         with freeze_time(T0 + timedelta(days=1, hours=1)):
             self.run_engine()
         self.assertEqual(enrollment.state, "completed")
