@@ -83,8 +83,13 @@ class SmbJourneyWebhook(models.Model):
         return self._notify(self.env._("New secret generated: give it to the receiver."), "warning")
 
     def action_send_test(self):
-        """POST a sample payload now and show the answer (nothing is recorded)."""
+        """POST a sample payload now and show the answer (nothing is recorded).
+
+        Only who may change the webhook may make the server send a signed
+        call to it: the button is hidden from Journey Users, and an RPC call
+        of theirs is refused here."""
         self.ensure_one()
+        self.check_access("write")
         payload = self._sample_payload()
         try:
             response = self._call(payload, payload["id"])

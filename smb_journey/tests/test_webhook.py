@@ -182,6 +182,15 @@ class TestWebhook(JourneyCase):
             self.deliver_calls()
         self.assertEqual((delivery.state, delivery.tries, len(Receiver.received)), ("done", 1, 4))
 
+    def test_only_managers_send_a_test_call(self):
+        journey_user = new_test_user(self.env, "hook_tester", groups="smb_journey.group_journey_user")
+        with self.assertRaises(AccessError):
+            self.endpoint.with_user(journey_user).action_send_test()
+        self.assertFalse(Receiver.received, "nothing was sent")
+        manager = new_test_user(self.env, "hook_test_manager", groups="smb_journey.group_journey_manager")
+        self.assertEqual(self.endpoint.with_user(manager).action_send_test()["params"]["type"], "success")
+        self.assertEqual(len(Receiver.received), 1)
+
     def test_private_target_refused_unless_allowed(self):
         self.endpoint.allowed_hosts = "erp.lan"
         with freeze_time(T0):
