@@ -21,7 +21,8 @@ N_CALLS = 12
 
 class Receiver(BaseHTTPRequestHandler):
     """A webhook receiver: records each request, answers from ``answers``
-    (status codes, 200 when empty)."""
+    (status codes, 200 when empty; "drip": a byte of its answer every
+    0.2 s)."""
 
     answers = []
     received = []
@@ -30,6 +31,15 @@ class Receiver(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append({"path": self.path, "headers": dict(self.headers), "body": body})
         status = type(self).answers.pop(0) if type(self).answers else 200
+        if status == "drip":
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"[:20]:
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.2)
+            return
         text = b"ok" if status == 200 else b"server error: " + b"x" * 1000
         self.send_response(status)
         self.send_header("Content-Type", "text/plain")
@@ -182,6 +192,35 @@ class TestWebhook(JourneyCase):
             self.deliver_calls()
         self.assertEqual((delivery.state, delivery.tries, len(Receiver.received)), ("done", 1, 4))
 
+    def test_dripping_receiver_cut_at_the_timeout(self):
+        self.endpoint.timeout = 1
+        Receiver.answers = ["drip"]
+        with freeze_time(T0):
+            __, delivery = self.enrol()
+        started = time.monotonic()
+        with freeze_time(T0):
+            self.deliver_calls()
+        self.assertLess(time.monotonic() - started, 3, "the call lasts its timeout, not the receiver's pace")
+        self.assertEqual((delivery.state, delivery.tries, delivery.last_status_code, delivery.last_error),
+                         ("pending", 1, 0, "Timed out after 1 s"), "a failed try, retried")
+        self.assertEqual(delivery.next_try_at, T0 + timedelta(minutes=1))
+
+    def test_hung_dns_is_a_failed_try(self):
+        release = threading.Event()
+        self.addCleanup(release.set)
+
+        def hung(*args, **kwargs):
+            release.wait(10)
+            raise OSError("gave up")
+
+        self.endpoint.timeout = 1
+        with freeze_time(T0):
+            __, delivery = self.enrol()
+            with patch.object(webhook.socket, "getaddrinfo", hung):
+                self.deliver_calls()
+        self.assertEqual((delivery.state, delivery.tries, delivery.last_error),
+                         ("pending", 1, "Timed out after 1 s (DNS)"), "retried, not dead like a refused host")
+
     def test_only_managers_send_a_test_call(self):
         journey_user = new_test_user(self.env, "hook_tester", groups="smb_journey.group_journey_user")
         with self.assertRaises(AccessError):
@@ -215,12 +254,12 @@ class TestWebhook(JourneyCase):
             self.deliver_calls()
         self.assertEqual((delivery.state, delivery.tries, delivery.last_status_code), ("pending", 1, 0))
         self.assertTrue(delivery.last_error.startswith("Connection failed"))
-        with patch.object(webhook.requests, "post", side_effect=webhook.requests.Timeout("slow")), \
+        with patch.object(webhook.requests.Session, "post", side_effect=webhook.requests.Timeout("slow")), \
                 freeze_time(T0 + timedelta(minutes=1)):
             self.deliver_calls()
         self.assertEqual((delivery.state, delivery.tries, delivery.last_error),
                          ("pending", 2, "Timed out after 10 s"))
-        with patch.object(webhook.requests, "post", side_effect=ValueError("odd")), \
+        with patch.object(webhook.requests.Session, "post", side_effect=ValueError("odd")), \
                 freeze_time(T0 + timedelta(minutes=3)), \
                 mute_logger("odoo.addons.smb_journey.models.smb_journey_webhook_delivery"):
             self.deliver_calls()
