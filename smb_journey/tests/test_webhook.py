@@ -192,6 +192,60 @@ class TestWebhook(JourneyCase):
             self.deliver_calls()
         self.assertEqual((delivery.state, delivery.tries, len(Receiver.received)), ("done", 1, 4))
 
+    def test_call_not_repeated_when_its_answer_is_lost(self):
+        """The worker dies after the POST, before recording the answer: the
+        try was counted and committed before the call, so the call waits for
+        its backoff (never POSTed again at once) and its tries run out."""
+        Delivery = type(self.env["smb.journey.webhook.delivery"])
+        with freeze_time(T0):
+            __, delivery = self.enrol()
+            with patch.object(Delivery, "_record_answer", side_effect=RuntimeError("worker killed")), \
+                    mute_logger("odoo.addons.base.models.ir_cron"):
+                self.deliver_calls()
+            self.assertEqual(len(Receiver.received), 1)
+            self.assertEqual((delivery.state, delivery.tries, delivery.last_try_at, delivery.next_try_at),
+                             ("pending", 1, T0, T0 + timedelta(minutes=1)), "a failed try, retried after its backoff")
+            self.assertIn("Interrupted", delivery.last_error)
+            self.deliver_calls()
+        with freeze_time(T0 + timedelta(seconds=59)):
+            self.deliver_calls()
+        self.assertEqual(len(Receiver.received), 1, "not POSTed again before its backoff")
+        # the next tries die the same way: the call ends dead after its Tries, not retried for ever
+        for minutes in (1, 3):
+            with freeze_time(T0 + timedelta(minutes=minutes)), \
+                    patch.object(Delivery, "_record_answer", side_effect=RuntimeError("worker killed")), \
+                    mute_logger("odoo.addons.base.models.ir_cron"):
+                self.deliver_calls()
+        self.assertEqual((delivery.state, delivery.tries, len(Receiver.received)), ("pending", 3, 3))
+        with freeze_time(T0 + timedelta(minutes=7)), \
+                mute_logger("odoo.addons.smb_journey.models.smb_journey_webhook_delivery"):
+            self.deliver_calls()
+        self.assertEqual((delivery.state, delivery.tries, len(Receiver.received)), ("dead", 3, 3),
+                         "its last try was interrupted: dead, without a fourth call")
+
+    def test_calls_of_a_batch_recorded_one_by_one(self):
+        """A failure on the second call of a batch keeps the first one's answer."""
+        Delivery = type(self.env["smb.journey.webhook.delivery"])
+        record_answer = Delivery._record_answer
+        with freeze_time(T0):
+            __, first = self.enrol()
+            other = self.env["res.partner"].create({"name": "Bob Jones", "email": "bob@example.com"})
+            second = self.hook_journey.enroll(other)
+            self.run_engine()
+            second = self.env["smb.journey.webhook.delivery"].search([("enrollment_id", "=", second.id)])
+
+            def crash_on_second(delivery, response, refused=None):
+                if delivery == second:
+                    raise RuntimeError("database gone")
+                return record_answer(delivery, response, refused=refused)
+
+            with patch.object(Delivery, "_record_answer", crash_on_second), \
+                    mute_logger("odoo.addons.base.models.ir_cron"):
+                self.deliver_calls()
+        self.assertEqual(len(Receiver.received), 2)
+        self.assertEqual((first.state, first.tries), ("done", 1), "the first answer was committed")
+        self.assertEqual((second.state, second.tries), ("pending", 1))
+
     def test_dripping_receiver_cut_at_the_timeout(self):
         self.endpoint.timeout = 1
         Receiver.answers = ["drip"]
