@@ -6,8 +6,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from webhook import (
-    IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, TargetRefused, backoff, check_target, headers_for,
-    parse_hosts, pinned_url, post, sign, verify,
+    IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, ResolveTimeout, TargetRefused, backoff, check_target,
+    headers_for, parse_hosts, pinned_url, post, resolve_within, sign, verify,
 )
 
 # printf '1765000000.{"event":"test"}' | openssl dgst -sha256 -hmac 'whsec_test'
@@ -155,6 +155,21 @@ class Recorder(BaseHTTPRequestHandler):
         if status == "slow":
             time.sleep(1)
             status = 200
+        if status in ("drip_headers", "drip_body"):
+            # a byte every 0.1 s, each well within a socket timeout: only a
+            # deadline on the whole call stops it
+            head = b"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n"
+            if status == "drip_body":
+                self.wfile.write(head)
+                self.wfile.flush()
+            for byte in ((head if status == "drip_headers" else b"") + b"x" * 2000)[:30]:
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.1)
+            return
         if status == 302:
             self.send_response(302)
             self.send_header("Location", "http://127.0.0.1:1/elsewhere")
@@ -228,3 +243,34 @@ def test_post_unreadable_answer_keeps_its_status(server):
     target = check_target(f"http://127.0.0.1:{port}/in", allowed_hosts=["127.0.0.1"])
     Recorder.answers = [("badgzip", "")]
     assert post(target, b"{}", {}, timeout=5) == (201, "", "")
+
+
+@pytest.mark.parametrize("phase", ["drip_headers", "drip_body"])
+def test_post_cut_at_the_deadline_when_the_answer_drips(server, phase):
+    port = server.server_address[1]
+    target = check_target(f"http://127.0.0.1:{port}/in", allowed_hosts=["127.0.0.1"])
+    Recorder.answers = [(phase, "")]
+    started = time.monotonic()
+    response = post(target, b"{}", {}, timeout=0.5)
+    elapsed = time.monotonic() - started
+    assert (response.ok, response.status_code, response.error) == (False, 0, "Timed out after 0.5 s")
+    assert elapsed < 1, f"the whole call lasts its timeout, not {elapsed:.1f} s"
+
+
+def test_resolve_within_gives_up_on_a_hung_resolver():
+    release = threading.Event()
+
+    def hung(host, port, type=0):  # noqa: A002 - socket.getaddrinfo's name
+        release.wait(5)
+        return []
+
+    started = time.monotonic()
+    with pytest.raises(ResolveTimeout, match="not resolved within 0.2 s"):
+        check_target("https://hooks.example.com/in", resolve=resolve_within(0.2, hung))
+    assert time.monotonic() - started < 1
+    release.set()
+    # a resolver that answers in time, or fails, is passed through
+    resolve = resolve_within(1, fake_resolver({"hooks.example.com": ["93.184.216.34"]}))
+    assert check_target("https://hooks.example.com/in", resolve=resolve).addresses == ("93.184.216.34",)
+    with pytest.raises(TargetRefused, match="cannot be resolved"):
+        check_target("https://other.example.com/in", resolve=resolve)

@@ -29,19 +29,35 @@ certificate for it; a host in the allow-list, which is trusted whatever it
 resolves to; and the environment's proxy settings, which requests follows
 (the proxy then makes the connection).
 
+A call lasts at most its timeout, whatever the receiver does: requests'
+own timeout bounds each socket operation only, so a receiver that drips a
+byte now and then (in its status line, its headers or its body) would hold
+the call for ever. ``post`` arms a watchdog that shuts the connection's
+socket down at the deadline, whatever phase the call is in, and reads the
+body against the same clock. The name is resolved in a thread that is
+waited for at most the timeout (``resolve_within``): a hung DNS server
+costs one failed try, not the worker. What remains: the resolver thread
+itself lives until the system resolver gives up (resolv.conf's timeout and
+attempts), and an https call resolves its host name again when it
+connects, through the system resolver, usually answered from its cache
+a moment after the check.
+
 Nothing here imports Odoo; nothing here logs (a secret must never reach a log).
 """
 
+import contextvars
 import hashlib
 import hmac
 import ipaddress
 import socket
+import threading
 import time
 from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
 
 SIGNATURE_HEADER = "X-Smb-Signature"
 TIMESTAMP_HEADER = "X-Smb-Timestamp"
@@ -57,6 +73,11 @@ EXCERPT_SIZE = 500
 
 class TargetRefused(ValueError):
     """The URL is not a webhook target this server may call; the message says why."""
+
+
+class ResolveTimeout(OSError):
+    """The host name was not resolved in time: a failed try, retried later
+    (unlike TargetRefused, which is final)."""
 
 
 class Target(NamedTuple):
@@ -151,6 +172,32 @@ def check_url(url):
     return parts, host, port or (443 if parts.scheme == "https" else 80)
 
 
+def resolve_within(seconds, resolve=None):
+    """``resolve`` (getaddrinfo's signature), given at most ``seconds``:
+    getaddrinfo has no timeout of its own, so it runs in a thread that is
+    waited for that long; ResolveTimeout if it did not answer in time (the
+    thread ends when the system resolver gives up). ``resolve`` defaults to
+    socket.getaddrinfo."""
+    def bounded(host, port, **kwargs):
+        outcome = {}
+
+        def run():
+            try:
+                outcome["infos"] = (resolve or socket.getaddrinfo)(host, port, **kwargs)
+            except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
+                outcome["error"] = e
+
+        thread = threading.Thread(target=run, name="webhook-resolve", daemon=True)
+        thread.start()
+        thread.join(seconds)
+        if thread.is_alive():
+            raise ResolveTimeout(f"The host {host} was not resolved within {seconds:g} s.")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["infos"]
+    return bounded
+
+
 def check_target(url, allowed_hosts=(), resolve=socket.getaddrinfo):
     """The target of ``url`` if this server may call it, else TargetRefused.
 
@@ -162,6 +209,8 @@ def check_target(url, allowed_hosts=(), resolve=socket.getaddrinfo):
     allowed = host in {normalize_host(h) for h in allowed_hosts}
     try:
         infos = resolve(host, port, type=socket.SOCK_STREAM)
+    except ResolveTimeout:
+        raise
     except (OSError, UnicodeError) as e:
         raise TargetRefused(f"The host {host} cannot be resolved ({e}).") from None
     addresses = tuple(dict.fromkeys(info[4][0].split("%")[0] for info in infos))
@@ -207,29 +256,125 @@ def headers_for(secret, body, *, timestamp, idempotency_key):
     }
 
 
-def post(target, body, headers, *, timeout=10):
+def post(target, body, headers, *, timeout=10, deadline=None):
     """POST ``body`` (bytes) to a checked target; never raises for a network
     failure: the Response says what happened. Redirects are not followed
-    (a 3xx is a failed try: the receiver's URL must be the configured one)."""
+    (a 3xx is a failed try: the receiver's URL must be the configured one).
+
+    The whole call, from connecting to the last byte of the excerpt, ends
+    by ``deadline`` (a time.monotonic() value; ``timeout`` seconds from now
+    by default): a receiver that answers too slowly is cut, a timeout."""
     url, host_header = pinned_url(target)
+    deadline = time.monotonic() + timeout if deadline is None else deadline
+    watchdog = _Watchdog(deadline)
+    token = _WATCHDOG.set(watchdog)
     try:
-        with requests.post(url, data=body, headers={**headers, **host_header}, timeout=timeout,
-                           allow_redirects=False, stream=True) as response:
-            return Response(response.status_code, _excerpt(response), "")
+        with requests.Session() as session:
+            session.mount("http://", _WatchedAdapter())
+            session.mount("https://", _WatchedAdapter())
+            left = max(deadline - time.monotonic(), 0.001)
+            with session.post(url, data=body, headers={**headers, **host_header}, timeout=left,
+                              allow_redirects=False, stream=True) as response:
+                excerpt = _excerpt(response, deadline)
+                if watchdog.fired:
+                    return Response(0, "", f"Timed out after {timeout:g} s")
+                return Response(response.status_code, excerpt, "")
     except requests.Timeout:
-        return Response(0, "", f"Timed out after {timeout} s")
+        return Response(0, "", f"Timed out after {timeout:g} s")
     except requests.RequestException as e:
+        if watchdog.fired:
+            return Response(0, "", f"Timed out after {timeout:g} s")
         return Response(0, "", f"Connection failed: {_root_cause(e)}")
+    finally:
+        watchdog.cancel()
+        _WATCHDOG.reset(token)
 
 
-def _excerpt(response):
-    """The start of the answer's body, as text; the status counts even when
-    the body cannot be read (cut, badly compressed, an unknown charset)."""
+def _excerpt(response, deadline):
+    """The start of the answer's body, as text, read until ``deadline``
+    (the watchdog cuts a read that blocks past it); the status counts even
+    when the body cannot be read (cut, badly compressed, an unknown charset)."""
+    raw, wanted = b"", EXCERPT_SIZE * 4
     try:
-        raw = response.raw.read(EXCERPT_SIZE * 4, decode_content=True) or b""
-        return raw.decode(response.encoding or "utf-8", errors="replace")[:EXCERPT_SIZE]
+        while len(raw) < wanted and time.monotonic() < deadline:
+            chunk = response.raw.read(min(1024, wanted - len(raw)), decode_content=True)
+            if not chunk:
+                break
+            raw += chunk
     except (OSError, LookupError, urllib3.exceptions.HTTPError):
         return ""
+    return raw.decode(response.encoding or "utf-8", errors="replace")[:EXCERPT_SIZE]
+
+
+# the watchdog of the call being made in this thread (context), which the
+# connection pools below give each connection they open
+_WATCHDOG = contextvars.ContextVar("smb_journey_webhook_watchdog", default=None)
+
+
+class _Watchdog:
+    """Shuts down the sockets of a call's connections at its deadline: a
+    blocked read or write returns at once, whatever the phase of the call."""
+
+    def __init__(self, deadline):
+        self.fired = False
+        self._connections = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(deadline - time.monotonic(), 0), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, connection):
+        with self._lock:
+            self._connections.append(connection)
+
+    def cancel(self):
+        self._timer.cancel()
+
+    def _fire(self):
+        with self._lock:
+            self.fired = True
+            for connection in self._connections:
+                sock = getattr(connection, "sock", None)
+                if sock is not None:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+
+class _WatchedPoolMixin:
+    def _new_conn(self):
+        connection = super()._new_conn()
+        watchdog = _WATCHDOG.get()
+        if watchdog is not None:
+            watchdog.watch(connection)
+        return connection
+
+
+class _WatchedHTTPPool(_WatchedPoolMixin, urllib3.HTTPConnectionPool):
+    pass
+
+
+class _WatchedHTTPSPool(_WatchedPoolMixin, urllib3.HTTPSConnectionPool):
+    pass
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """requests' adapter whose connections (direct or through a proxy) are
+    under the call's watchdog."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _watched_pool_classes()
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _watched_pool_classes()
+        return manager
+
+
+def _watched_pool_classes():
+    return {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
 
 def _root_cause(error):

@@ -83,8 +83,13 @@ class SmbJourneyWebhook(models.Model):
         return self._notify(self.env._("New secret generated: give it to the receiver."), "warning")
 
     def action_send_test(self):
-        """POST a sample payload now and show the answer (nothing is recorded)."""
+        """POST a sample payload now and show the answer (nothing is recorded).
+
+        Only who may change the webhook may make the server send a signed
+        call to it: the button is hidden from Journey Users, and an RPC call
+        of theirs is refused here."""
         self.ensure_one()
+        self.check_access("write")
         payload = self._sample_payload()
         try:
             response = self._call(payload, payload["id"])
@@ -118,13 +123,19 @@ class SmbJourneyWebhook(models.Model):
         webhook.Response, raises webhook.TargetRefused for a target this
         server may not call."""
         self.ensure_one()
-        target = webhook.check_target(self.url, webhook.parse_hosts(self.allowed_hosts))
+        # the timeout bounds the whole call: resolving the host, then the POST
+        deadline = time.monotonic() + self.timeout
+        try:
+            target = webhook.check_target(self.url, webhook.parse_hosts(self.allowed_hosts),
+                                          resolve=webhook.resolve_within(self.timeout))
+        except webhook.ResolveTimeout:
+            return webhook.Response(0, "", self.env._("Timed out after %s s (DNS)", self.timeout))
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         # sudo: the secret is read to sign, by whoever makes the call (the
         # cron's user, a manager's test); it goes into the signature only
         secret = self.sudo().secret
         headers = webhook.headers_for(secret, body, timestamp=time.time(), idempotency_key=idempotency_key)
-        return webhook.post(target, body, headers, timeout=self.timeout)
+        return webhook.post(target, body, headers, timeout=self.timeout, deadline=deadline)
 
     def _sample_payload(self):
         company = self.company_id

@@ -15,7 +15,7 @@ _logger = logging.getLogger(__name__)
 
 # a batch stops taking new calls after this many seconds (the rest wait for
 # the next call of the cron, within the same job): a batch of slow
-# receivers does not hold its rows, nor the cron worker, for batch x timeout
+# receivers does not hold the cron worker for batch x timeout
 BATCH_BUDGET = 60
 
 
@@ -89,10 +89,10 @@ class SmbJourneyWebhookDelivery(models.Model):
 
     @api.model
     def _cron_deliver(self):
-        """Delivery cron: POST the due calls, a locked batch at a time
-        (``sms.sms._process_queue`` style, committed by the progress API)."""
-        processed, remaining = self._deliver_batch()
-        self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
+        """Delivery cron: POST the due calls, each in transactions of its
+        own (``sms.sms._process_queue`` style, committed by the progress API)."""
+        __, remaining = self._deliver_batch()
+        self.env["ir.cron"]._commit_progress(remaining=remaining)
 
     @api.model
     def _due_domain(self):
@@ -105,35 +105,56 @@ class SmbJourneyWebhookDelivery(models.Model):
 
     @api.model
     def _deliver_batch(self, batch_size=None):
-        """Lock and POST one batch of due calls; returns (processed, remaining).
+        """POST up to ``batch_size`` due calls; returns (processed, remaining).
 
-        The rows are locked FOR UPDATE SKIP LOCKED: a second worker takes
-        other rows, and never POSTs a call this one is making. Only these
-        outbox rows are locked during the network calls."""
+        The outbox discipline: each call is taken alone, its row locked FOR
+        UPDATE SKIP LOCKED (a second worker takes another row, never this
+        one), and its try is counted and its next try scheduled, then
+        COMMITTED, before the POST: the row is then no longer due, so no
+        worker POSTs it again before its backoff, and a worker killed
+        during the call (time limit, out of memory, restart) or a database
+        error after it leaves a failed try behind, which counts towards
+        the webhook's Tries. The answer is written and committed right
+        after the POST. One lock query and two commits per call: next to
+        the network call, they cost nothing, and no answer waits for the
+        rest of a batch to be recorded."""
         batch_size = batch_size or int(
             self.env["ir.config_parameter"].sudo().get_param("smb_journey.webhook_batch_size", 20))
         domain = self._due_domain()
-        batch = self._lock_due(domain, batch_size)
-        if batch is None:
-            # a row changed since our snapshot: the runner calls again with a fresh one
-            return 0, 1
+        cron = self.env["ir.cron"]
         deadline = time.monotonic() + BATCH_BUDGET
-        done, retry_at = self.browse(), []
-        for delivery in batch:
-            if time.monotonic() > deadline:
+        processed, retry_at, conflicts = 0, [], 0
+        while processed < batch_size and time.monotonic() < deadline:
+            delivery = self._lock_due(domain, 1)
+            if delivery is None:
+                # a row changed since our snapshot: a fresh transaction sees it as it is
+                conflicts += 1
+                if conflicts > 3:
+                    break
+                cron._commit_progress()
+                continue
+            if not delivery:
                 break
-            delivery._deliver()
-            done |= delivery
+            claimed = delivery._claim()
+            # from here on the try counts, and the row waits for its backoff
+            cron._commit_progress()
+            if claimed:
+                delivery._deliver()
             if delivery.state == "pending":
                 retry_at.append(delivery.next_try_at)
+            processed += 1
+            cron._commit_progress(1)
         if retry_at:
             # the cron runs again when the first retry is due, not at its next interval
             self.env.ref("smb_journey.ir_cron_webhook_delivery")._trigger(min(retry_at))
-        remaining = self.search_count(domain) if len(done) < len(batch) or len(batch) == batch_size else 0
-        return len(done), remaining
+        remaining = self.search_count(domain) if processed == batch_size or conflicts \
+            or time.monotonic() >= deadline else 0
+        return processed, remaining
 
     @api.model
     def _lock_due(self, domain, limit):
+        """The next ``limit`` due calls that no other worker holds, locked;
+        None when one changed since this transaction's snapshot."""
         query = self._search(domain, order="next_try_at, id", limit=limit)
         sql = SQL("%s FOR NO KEY UPDATE OF %s SKIP LOCKED", query.select(), SQL.identifier(self._table))
         self.env.flush_query(sql)
@@ -146,40 +167,68 @@ class SmbJourneyWebhookDelivery(models.Model):
             return None
         return self.browse(ids)
 
+    def _claim(self):
+        """Count this try before it is made, and schedule the next one as if
+        it failed: committed before the POST, this is what remains when the
+        worker dies before recording the answer. False when the call may not
+        be tried again: its last try was interrupted too (it is dead now)."""
+        self.ensure_one()
+        now = fields.Datetime.now()
+        interrupted = self.env._(
+            "Interrupted: the answer of this try was not recorded (the call may have been made).")
+        if self.tries >= self.webhook_id.max_tries:
+            self.write({"state": "dead", "last_error": interrupted})
+            _logger.info("Webhook call %s to endpoint %s dead: its last try was interrupted",
+                         self.id, self.webhook_id.id)
+            return False
+        tries = self.tries + 1
+        self.write({
+            "tries": tries,
+            "last_try_at": now,
+            "next_try_at": now + timedelta(seconds=webhook.backoff(tries)),
+            "last_status_code": 0,
+            "last_response": False,
+            "last_error": interrupted,
+        })
+        return True
+
     def _deliver(self):
-        """One try of one call: POST, then record what came back."""
+        """One try of one claimed call: POST, then record what came back."""
         self.ensure_one()
         endpoint = self.webhook_id
-        now = fields.Datetime.now()
         try:
             response = endpoint._call(self.payload, self.idempotency_key)
         except webhook.TargetRefused as e:
             # a refused target stays refused: dead at once, not retried
-            self.write({"state": "dead", "tries": self.tries + 1, "last_try_at": now,
-                        "last_status_code": 0, "last_response": False, "last_error": str(e)})
+            self._record_answer(None, refused=str(e))
             _logger.info("Webhook call %s to endpoint %s refused: %s", self.id, endpoint.id, e)
             return
         except Exception as e:  # noqa: BLE001 - one odd call must not fail the batch, nor block the queue
             _logger.warning("Webhook call %s to endpoint %s failed", self.id, endpoint.id, exc_info=True)
             response = webhook.Response(0, "", self.env._("Unexpected error: %s", type(e).__name__))
-        tries = self.tries + 1
+        self._record_answer(response)
+        _logger.info("Webhook call %s to endpoint %s, try %s: %s", self.id, endpoint.id, self.tries,
+                     response.status_code or response.error)
+
+    def _record_answer(self, response, refused=None):
+        """Write the outcome of the try ``_claim`` counted: delivered, dead
+        (refused target, or out of tries), or pending until the next try
+        it scheduled."""
+        self.ensure_one()
+        if refused is not None:
+            self.write({"state": "dead", "last_status_code": 0, "last_response": False, "last_error": refused})
+            return
         vals = {
-            "tries": tries,
-            "last_try_at": now,
             "last_status_code": response.status_code,
             "last_response": response.excerpt or False,
             "last_error": response.error or (
                 False if response.ok else self.env._("HTTP %s", response.status_code)),
         }
         if response.ok:
-            vals.update(state="done", date_done=now)
-        elif tries >= endpoint.max_tries:
+            vals.update(state="done", date_done=fields.Datetime.now())
+        elif self.tries >= self.webhook_id.max_tries:
             vals["state"] = "dead"
-        else:
-            vals["next_try_at"] = now + timedelta(seconds=webhook.backoff(tries))
         self.write(vals)
-        _logger.info("Webhook call %s to endpoint %s, try %s: %s", self.id, endpoint.id, tries,
-                     response.status_code or response.error)
 
     def _wake_cron(self):
         self.env.ref("smb_journey.ir_cron_webhook_delivery")._trigger()

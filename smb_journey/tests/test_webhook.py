@@ -21,7 +21,8 @@ N_CALLS = 12
 
 class Receiver(BaseHTTPRequestHandler):
     """A webhook receiver: records each request, answers from ``answers``
-    (status codes, 200 when empty)."""
+    (status codes, 200 when empty; "drip": a byte of its answer every
+    0.2 s)."""
 
     answers = []
     received = []
@@ -30,6 +31,15 @@ class Receiver(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append({"path": self.path, "headers": dict(self.headers), "body": body})
         status = type(self).answers.pop(0) if type(self).answers else 200
+        if status == "drip":
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"[:20]:
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.2)
+            return
         text = b"ok" if status == 200 else b"server error: " + b"x" * 1000
         self.send_response(status)
         self.send_header("Content-Type", "text/plain")
@@ -182,6 +192,98 @@ class TestWebhook(JourneyCase):
             self.deliver_calls()
         self.assertEqual((delivery.state, delivery.tries, len(Receiver.received)), ("done", 1, 4))
 
+    def test_call_not_repeated_when_its_answer_is_lost(self):
+        """The worker dies after the POST, before recording the answer: the
+        try was counted and committed before the call, so the call waits for
+        its backoff (never POSTed again at once) and its tries run out."""
+        Delivery = type(self.env["smb.journey.webhook.delivery"])
+        with freeze_time(T0):
+            __, delivery = self.enrol()
+            with patch.object(Delivery, "_record_answer", side_effect=RuntimeError("worker killed")), \
+                    mute_logger("odoo.addons.base.models.ir_cron"):
+                self.deliver_calls()
+            self.assertEqual(len(Receiver.received), 1)
+            self.assertEqual((delivery.state, delivery.tries, delivery.last_try_at, delivery.next_try_at),
+                             ("pending", 1, T0, T0 + timedelta(minutes=1)), "a failed try, retried after its backoff")
+            self.assertIn("Interrupted", delivery.last_error)
+            self.deliver_calls()
+        with freeze_time(T0 + timedelta(seconds=59)):
+            self.deliver_calls()
+        self.assertEqual(len(Receiver.received), 1, "not POSTed again before its backoff")
+        # the next tries die the same way: the call ends dead after its Tries, not retried for ever
+        for minutes in (1, 3):
+            with freeze_time(T0 + timedelta(minutes=minutes)), \
+                    patch.object(Delivery, "_record_answer", side_effect=RuntimeError("worker killed")), \
+                    mute_logger("odoo.addons.base.models.ir_cron"):
+                self.deliver_calls()
+        self.assertEqual((delivery.state, delivery.tries, len(Receiver.received)), ("pending", 3, 3))
+        with freeze_time(T0 + timedelta(minutes=7)), \
+                mute_logger("odoo.addons.smb_journey.models.smb_journey_webhook_delivery"):
+            self.deliver_calls()
+        self.assertEqual((delivery.state, delivery.tries, len(Receiver.received)), ("dead", 3, 3),
+                         "its last try was interrupted: dead, without a fourth call")
+
+    def test_calls_of_a_batch_recorded_one_by_one(self):
+        """A failure on the second call of a batch keeps the first one's answer."""
+        Delivery = type(self.env["smb.journey.webhook.delivery"])
+        record_answer = Delivery._record_answer
+        with freeze_time(T0):
+            __, first = self.enrol()
+            other = self.env["res.partner"].create({"name": "Bob Jones", "email": "bob@example.com"})
+            second = self.hook_journey.enroll(other)
+            self.run_engine()
+            second = self.env["smb.journey.webhook.delivery"].search([("enrollment_id", "=", second.id)])
+
+            def crash_on_second(delivery, response, refused=None):
+                if delivery == second:
+                    raise RuntimeError("database gone")
+                return record_answer(delivery, response, refused=refused)
+
+            with patch.object(Delivery, "_record_answer", crash_on_second), \
+                    mute_logger("odoo.addons.base.models.ir_cron"):
+                self.deliver_calls()
+        self.assertEqual(len(Receiver.received), 2)
+        self.assertEqual((first.state, first.tries), ("done", 1), "the first answer was committed")
+        self.assertEqual((second.state, second.tries), ("pending", 1))
+
+    def test_dripping_receiver_cut_at_the_timeout(self):
+        self.endpoint.timeout = 1
+        Receiver.answers = ["drip"]
+        with freeze_time(T0):
+            __, delivery = self.enrol()
+        started = time.monotonic()
+        with freeze_time(T0):
+            self.deliver_calls()
+        self.assertLess(time.monotonic() - started, 3, "the call lasts its timeout, not the receiver's pace")
+        self.assertEqual((delivery.state, delivery.tries, delivery.last_status_code, delivery.last_error),
+                         ("pending", 1, 0, "Timed out after 1 s"), "a failed try, retried")
+        self.assertEqual(delivery.next_try_at, T0 + timedelta(minutes=1))
+
+    def test_hung_dns_is_a_failed_try(self):
+        release = threading.Event()
+        self.addCleanup(release.set)
+
+        def hung(*args, **kwargs):
+            release.wait(10)
+            raise OSError("gave up")
+
+        self.endpoint.timeout = 1
+        with freeze_time(T0):
+            __, delivery = self.enrol()
+            with patch.object(webhook.socket, "getaddrinfo", hung):
+                self.deliver_calls()
+        self.assertEqual((delivery.state, delivery.tries, delivery.last_error),
+                         ("pending", 1, "Timed out after 1 s (DNS)"), "retried, not dead like a refused host")
+
+    def test_only_managers_send_a_test_call(self):
+        journey_user = new_test_user(self.env, "hook_tester", groups="smb_journey.group_journey_user")
+        with self.assertRaises(AccessError):
+            self.endpoint.with_user(journey_user).action_send_test()
+        self.assertFalse(Receiver.received, "nothing was sent")
+        manager = new_test_user(self.env, "hook_test_manager", groups="smb_journey.group_journey_manager")
+        self.assertEqual(self.endpoint.with_user(manager).action_send_test()["params"]["type"], "success")
+        self.assertEqual(len(Receiver.received), 1)
+
     def test_private_target_refused_unless_allowed(self):
         self.endpoint.allowed_hosts = "erp.lan"
         with freeze_time(T0):
@@ -206,12 +308,12 @@ class TestWebhook(JourneyCase):
             self.deliver_calls()
         self.assertEqual((delivery.state, delivery.tries, delivery.last_status_code), ("pending", 1, 0))
         self.assertTrue(delivery.last_error.startswith("Connection failed"))
-        with patch.object(webhook.requests, "post", side_effect=webhook.requests.Timeout("slow")), \
+        with patch.object(webhook.requests.Session, "post", side_effect=webhook.requests.Timeout("slow")), \
                 freeze_time(T0 + timedelta(minutes=1)):
             self.deliver_calls()
         self.assertEqual((delivery.state, delivery.tries, delivery.last_error),
                          ("pending", 2, "Timed out after 10 s"))
-        with patch.object(webhook.requests, "post", side_effect=ValueError("odd")), \
+        with patch.object(webhook.requests.Session, "post", side_effect=ValueError("odd")), \
                 freeze_time(T0 + timedelta(minutes=3)), \
                 mute_logger("odoo.addons.smb_journey.models.smb_journey_webhook_delivery"):
             self.deliver_calls()
