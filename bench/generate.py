@@ -58,22 +58,26 @@ LAST_NAMES = [
 ]
 EMAIL_DOMAINS = ["example.com", "example.org", "example.net", "mail.example.com", "shop.example.org"]
 
+# digits of a full mobile number (country code included), so that Odoo's
+# phone validation (phonenumbers) takes the generated ones as valid
+PHONE_DIGITS = {"GB": 12, "DE": 13, "IT": 12, "IN": 12, "JP": 12, "BR": 13}
+
 # country code, weight, preferred language, timezone, cities, national mobile prefix
 COUNTRIES = [
     ("US", 20, "en_US", "America/New_York", ["New York", "Chicago", "Austin", "Seattle", "Boston"], "1212555"),
-    ("GB", 10, "en_GB", "Europe/London", ["London", "Manchester", "Leeds", "Bristol"], "447700"),
+    ("GB", 10, "en_GB", "Europe/London", ["London", "Manchester", "Leeds", "Bristol"], "447400"),
     ("FR", 12, "fr_FR", "Europe/Paris", ["Paris", "Lyon", "Lille", "Nantes", "Bordeaux"], "336"),
     ("BE", 8, "fr_BE", "Europe/Brussels", ["Brussels", "Liège", "Namur", "Ghent", "Antwerp"], "32470"),
     ("DE", 10, "de_DE", "Europe/Berlin", ["Berlin", "Hamburg", "Munich", "Cologne"], "49151"),
-    ("NL", 6, "nl_NL", "Europe/Amsterdam", ["Amsterdam", "Rotterdam", "Utrecht"], "316"),
+    ("NL", 6, "nl_NL", "Europe/Amsterdam", ["Amsterdam", "Rotterdam", "Utrecht"], "3161"),
     ("ES", 6, "es_ES", "Europe/Madrid", ["Madrid", "Barcelona", "Valencia", "Seville"], "346"),
-    ("IT", 6, "it_IT", "Europe/Rome", ["Rome", "Milan", "Turin", "Naples"], "393"),
+    ("IT", 6, "it_IT", "Europe/Rome", ["Rome", "Milan", "Turin", "Naples"], "39347"),
     ("CH", 3, "de_CH", "Europe/Zurich", ["Zurich", "Geneva", "Basel"], "4179"),
     ("CA", 5, "en_CA", "America/Toronto", ["Toronto", "Montreal", "Vancouver"], "1416555"),
     ("AU", 4, "en_AU", "Australia/Sydney", ["Sydney", "Melbourne", "Brisbane"], "614"),
     ("IN", 4, "en_IN", "Asia/Kolkata", ["Mumbai", "Bangalore", "Delhi"], "9198"),
-    ("JP", 3, "ja_JP", "Asia/Tokyo", ["Tokyo", "Osaka", "Kyoto"], "8190"),
-    ("BR", 3, "pt_BR", "America/Sao_Paulo", ["São Paulo", "Rio de Janeiro"], "5511"),
+    ("JP", 3, "ja_JP", "Asia/Tokyo", ["Tokyo", "Osaka", "Kyoto"], "81901"),
+    ("BR", 3, "pt_BR", "America/Sao_Paulo", ["São Paulo", "Rio de Janeiro"], "55119"),
 ]
 STREETS = ["Main Street", "Station Road", "Rue de la Paix", "Hauptstraße", "Via Roma", "Calle Mayor",
            "Kerkstraat", "Park Avenue", "High Street", "Avenue Louise"]
@@ -393,13 +397,15 @@ def insert_partners(cr, ctx, info, start):
         domains=EMAIL_DOMAINS, country_ids=[ctx.country_ids[c[0]] for c in countries],
         langs=info["langs"], tzs=[c[3] for c in countries], cities=info["cities"],
         prefixes=[c[5] for c in countries], streets=STREETS, nstreets=len(STREETS),
+        digits=[PHONE_DIGITS.get(c[0], 11) for c in countries],
     )
     name = "(%(firsts)s::text[])[p.fi] || ' ' || (%(lasts)s::text[])[p.li]"
     email = ("(%(firsts_a)s::text[])[p.fi] || '.' || (%(lasts_a)s::text[])[p.li] || '.' || p.id::text"
              " || '@' || (%(domains)s::text[])[p.di]")
     phone = ("CASE WHEN p.has_phone THEN '+' || (%(prefixes)s::text[])[p.ci]"
-             " || lpad((p.phone_n %% power(10, 11 - length((%(prefixes)s::text[])[p.ci]))::int)::text,"
-             " 11 - length((%(prefixes)s::text[])[p.ci]), '0') END")
+             " || lpad((p.phone_n %% power(10, LEAST(6, (%(digits)s::int[])[p.ci]"
+             " - length((%(prefixes)s::text[])[p.ci])))::int)::text,"
+             " (%(digits)s::int[])[p.ci] - length((%(prefixes)s::text[])[p.ci]), '0') END")
     return insert_select(cr, "res_partner", {
         "id": "p.id",
         "name": name,
