@@ -87,7 +87,7 @@ class SmbJourney(models.Model):
                                             "currency_rate"])
         rows = self.env.execute_query(SQL(
             """
-            SELECT e.journey_id, e.held_out, COUNT(*), COUNT(*) FILTER (WHERE r.orders > 0),
+            SELECT e.journey_id, COALESCE(e.held_out, FALSE), COUNT(*), COUNT(*) FILTER (WHERE r.orders > 0),
                    COALESCE(SUM(r.revenue), 0), COALESCE(SUM(r.revenue * r.revenue), 0)
               FROM smb_journey_enrollment e
               JOIN smb_journey j ON j.id = e.journey_id
@@ -104,7 +104,7 @@ class SmbJourney(models.Model):
                    AND o.date_order <= COALESCE(e.date_end, %(now)s) + make_interval(days => j.conversion_window_days)
               ) r ON TRUE
              WHERE e.journey_id = ANY(%(ids)s) AND e.date_start >= j.holdout_since
-             GROUP BY e.journey_id, e.held_out
+             GROUP BY e.journey_id, COALESCE(e.held_out, FALSE)
             """,
             now=fields.Datetime.now(), ids=journeys.ids))
         numbers = {}

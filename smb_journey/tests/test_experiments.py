@@ -238,6 +238,11 @@ class TestHoldout(JourneyCase):
             {"name": f"Customer {i}", "email": f"ho{i}@example.com"} for i in range(40)])
         cls.env["smb.journey.event"].process_pending()
 
+    def enter(self, partners):
+        """Customers entering by the journey's trigger (what a scanner or a
+        shop event does), not enrolled by hand."""
+        return self.journey._enroll_pairs([(partner, None) for partner in partners])
+
     def test_held_out_customers_walk_the_journey_receiving_nothing(self):
         self.journey.holdout_percent = 50
         with freeze_time(T0):
@@ -306,6 +311,40 @@ class TestHoldout(JourneyCase):
                              [self.fmt(60.0), self.fmt(20.0)])
             self.assertEqual(report["revenue"]["difference"], "+" + self.fmt(40.0))
             self.assertIn("Not enough data yet", self.journey.experiments_html)
+
+    def test_entries_without_a_group_are_treated_in_one_row(self):
+        """Enrollments inserted before the group was written at entry have
+        none (NULL in the database): they count with the journey's group, in
+        the same row as those written False, not in a row of their own that
+        would replace it."""
+        t1, t2, c1 = self.people[:3]
+        with freeze_time(T0):
+            self.journey.write({"holdout_percent": 10})
+            self.journey.action_start()
+        with freeze_time(T0 + timedelta(minutes=1)):
+            enrollments = self.enter(t1 | t2 | c1)
+            enrollments.sudo().write({"held_out": False})
+            enrollments.filtered(lambda e: e.partner_id == c1).sudo().write({"held_out": True})
+            self.env.flush_all()
+            self.env.cr.execute("UPDATE smb_journey_enrollment SET held_out = NULL WHERE id = %s",
+                                [enrollments.filtered(lambda e: e.partner_id == t2).id])
+            self.env.invalidate_all()
+        with freeze_time(T0 + timedelta(hours=2)):
+            self.make_order(t1, qty=1, website=False).action_confirm()  # 40.00
+            self.make_order(t2, qty=2, website=False).action_confirm()  # 80.00
+            numbers = self.journey._holdout_numbers()[self.journey.id]
+        # treatment: t1 and t2, both bought: 40 + 80 = 120, squares 1600 + 6400 = 8000
+        self.assertEqual(numbers[False], (2, 2, 120.0, 8000.0))
+        self.assertEqual(numbers[True], (1, 0, 0.0, 0.0))
+
+    def test_entries_are_inserted_with_their_group(self):
+        self.journey.write({"holdout_percent": 50})
+        self.journey.action_start()
+        enrollments = self.enter(self.people)
+        self.env.flush_all()
+        self.env.cr.execute("SELECT COUNT(*) FROM smb_journey_enrollment WHERE id = ANY(%s) AND held_out IS NULL",
+                            [enrollments.ids])
+        self.assertEqual(self.env.cr.fetchone()[0], 0, "every entry says its group: TRUE or FALSE, never NULL")
 
     def fmt(self, amount):
         return format_amount(self.env, amount, self.journey.currency_id)
