@@ -14,9 +14,10 @@ class SmbJourney(models.Model):
 
     holdout_percent = fields.Integer(
         "Holdout (%)", default=0, tracking=True,
-        help="This share of the customers who enter (0 to 50 %) is a control group: they go through the journey "
-        "receiving nothing (no email, SMS or activity; logged as held out), so that the Experiments tab can tell "
-        "what the journey adds to their orders. The same customer is always in the same group.")
+        help="This share of the customers whom the trigger brings in (0 to 50 %) is a control group: they go "
+        "through the journey receiving nothing (no email, SMS or activity; logged as held out), so that the Experiments tab can tell "
+        "what the journey adds to their orders. The same customer is always in the same group. Customers enrolled "
+        "by hand are never held out.")
     holdout_since = fields.Datetime(
         "Holdout Set On", readonly=True, copy=False,
         help="When the holdout percentage was last set: the report compares the customers who entered since.")
@@ -58,10 +59,12 @@ class SmbJourney(models.Model):
 
     def _enroll_pairs(self, pairs, lead=None, manual=False):
         """Draw the control group among the customers who just entered: one
-        UPDATE for the batch, nothing when the journey has no holdout."""
+        UPDATE for the batch, nothing when the journey has no holdout. A
+        customer enrolled by hand (the enrol wizard, a server action) was
+        chosen on purpose: never held out, and left out of the report."""
         enrollments = super()._enroll_pairs(pairs, lead=lead, manual=manual)
         percent = self.holdout_percent
-        if enrollments and percent:
+        if enrollments and percent and not manual:
             held = [e.id for e in enrollments if experiments.held_out(percent, self.id, e.partner_id.id)]
             if held:
                 self.env.execute_query(SQL(
@@ -71,7 +74,8 @@ class SmbJourney(models.Model):
 
     def _holdout_numbers(self):
         """{journey id: {held_out: (entrants, converted, revenue, squares)}}
-        over the customers who entered since the holdout was set, in one query.
+        over the customers who entered by the trigger since the holdout was
+        set (those enrolled by hand are not drawn), in one query.
 
         An entrant converted when their account confirmed an order of the
         journey's company after entering, while in the journey or within its
@@ -103,7 +107,7 @@ class SmbJourney(models.Model):
                    AND o.date_order >= e.date_start
                    AND o.date_order <= COALESCE(e.date_end, %(now)s) + make_interval(days => j.conversion_window_days)
               ) r ON TRUE
-             WHERE e.journey_id = ANY(%(ids)s) AND e.date_start >= j.holdout_since
+             WHERE e.journey_id = ANY(%(ids)s) AND e.date_start >= j.holdout_since AND e.manual IS NOT TRUE
              GROUP BY e.journey_id, COALESCE(e.held_out, FALSE)
             """,
             now=fields.Datetime.now(), ids=journeys.ids))

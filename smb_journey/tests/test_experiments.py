@@ -247,7 +247,7 @@ class TestHoldout(JourneyCase):
         self.journey.holdout_percent = 50
         with freeze_time(T0):
             self.journey.action_start()
-            enrollments = self.journey.enroll(self.people)
+            enrollments = self.enter(self.people)
             self.run_engine()
         held = enrollments.filtered("held_out")
         self.assertEqual(set(held.partner_id.ids),
@@ -283,7 +283,7 @@ class TestHoldout(JourneyCase):
             self.journey.action_start()
             self.make_order(t2, qty=9, website=False).action_confirm()  # before entering: not counted
         with freeze_time(T0 + timedelta(minutes=1)):
-            enrollments = self.journey.enroll(t1 | t2 | c1 | c2)
+            enrollments = self.enter(t1 | t2 | c1 | c2)
             # the draw decides in production; here the groups are set by hand
             enrollments.sudo().write({"held_out": False})
             enrollments.filtered(lambda e: e.partner_id in (c1 | c2)).sudo().write({"held_out": True})
@@ -311,6 +311,29 @@ class TestHoldout(JourneyCase):
                              [self.fmt(60.0), self.fmt(20.0)])
             self.assertEqual(report["revenue"]["difference"], "+" + self.fmt(40.0))
             self.assertIn("Not enough data yet", self.journey.experiments_html)
+
+    def test_customers_enrolled_by_hand_are_never_held_out(self):
+        """A salesperson who enrols a customer wants them to get the journey:
+        no draw, and the report (a comparison of drawn groups) leaves them out."""
+        drawn = self.people.filtered(lambda p: experiments.held_out(50, self.journey.id, p.id))
+        self.assertTrue(drawn)
+        with freeze_time(T0):
+            self.journey.holdout_percent = 50
+            self.journey.action_start()
+        with freeze_time(T0 + timedelta(minutes=1)):
+            by_hand = self.journey.enroll(self.people[:20])
+            by_trigger = self.enter(self.people[20:])
+            self.run_engine()
+        self.assertFalse(by_hand.filtered("held_out"), "no control group among the customers enrolled by hand")
+        self.assertEqual(set(self.mails(self.step_hello).mapped("res_id")) & set(by_hand.partner_id.ids),
+                         set(by_hand.partner_id.ids), "each of them got the first email")
+        self.assertEqual(by_trigger.filtered("held_out").partner_id, drawn & self.people[20:])
+        with freeze_time(T0 + timedelta(hours=2)):
+            self.make_order(self.people[0], qty=1, website=False).action_confirm()
+            numbers = self.journey._holdout_numbers()[self.journey.id]
+        held = len(drawn & self.people[20:])
+        self.assertEqual(numbers[False][:2], (20 - held, 0), "only the customers the trigger brought in count")
+        self.assertEqual(numbers[True][:2], (held, 0))
 
     def test_entries_without_a_group_are_treated_in_one_row(self):
         """Enrollments inserted before the group was written at entry have
