@@ -79,9 +79,12 @@ class SmbJourney(models.Model):
 
         An entrant converted when their account confirmed an order of the
         journey's company after entering, while in the journey or within its
-        conversion window after leaving it (the triggering order itself does
-        not count); revenue is those orders' untaxed amount in the company
-        currency. The same measure for both groups, whether or not an email
+        conversion window after leaving it: the cart or quotation that made
+        them enter once bought, not an order confirmed before they entered
+        (the one that started a post-purchase journey). A journey whose goal
+        is its triggering cart or order counts only that one, as its
+        conversions do. Revenue is those orders' untaxed amount in the
+        company currency. The same measure for both groups, whether or not an email
         was sent (the credit of emails does not apply to a control group)."""
         journeys = self.filtered(lambda j: j.id and j.holdout_since)
         if not journeys:
@@ -103,8 +106,12 @@ class SmbJourney(models.Model):
                   JOIN res_partner op ON op.id = o.partner_id
                  WHERE op.commercial_partner_id = ep.commercial_partner_id
                    AND o.company_id = e.company_id AND o.state = 'sale'
-                   AND o.id IS DISTINCT FROM e.order_id
-                   AND o.date_order >= e.date_start
+                   -- confirmed after entering: a cart or quotation that made them enter
+                   -- counts once bought, the order that made them enter never does
+                   AND o.date_order > e.date_start
+                   -- a journey whose goal is its own cart (or order) measures only it,
+                   -- as its conversions do (smb.journey.conversion._credit_orders)
+                   AND (j.goal != 'order_confirmed' OR j.goal_scope != 'record' OR o.id = e.order_id)
                    AND o.date_order <= COALESCE(e.date_end, %(now)s) + make_interval(days => j.conversion_window_days)
               ) r ON TRUE
              WHERE e.journey_id = ANY(%(ids)s) AND e.date_start >= j.holdout_since AND e.manual IS NOT TRUE

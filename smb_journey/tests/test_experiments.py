@@ -312,6 +312,38 @@ class TestHoldout(JourneyCase):
             self.assertEqual(report["revenue"]["difference"], "+" + self.fmt(40.0))
             self.assertIn("Not enough data yet", self.journey.experiments_html)
 
+    def test_cart_journey_counts_the_carts_bought(self):
+        """The abandoned-cart journey measures the carts it is about: a cart
+        bought after the customer entered counts, in both groups, as the
+        journey's own conversions count only it; another order does not."""
+        self.website.cart_abandoned_delay = 1.0
+        journey = self.env.ref("smb_journey.journey_abandoned_cart")
+        with freeze_time(T0 - timedelta(days=1)):
+            journey.write({"holdout_percent": 50})
+            journey.action_start()
+        control = self.people.filtered(lambda p: experiments.held_out(50, journey.id, p.id))
+        t1, t2 = (self.people - control)[:2]
+        c1, c2 = control[:2]
+        with freeze_time(T0):
+            carts = {p: self.make_order(p, qty=qty, date_order=T0) for p, qty in ((t1, 2), (t2, 3), (c1, 1), (c2, 4))}
+        with freeze_time(T0 + timedelta(hours=1, minutes=1)):
+            self.run_engine()
+        enrollments = journey.enrollment_ids
+        self.assertEqual(enrollments.order_id, self.env["sale.order"].union(*carts.values()))
+        self.assertEqual(enrollments.filtered("held_out").partner_id, c1 | c2)
+        with freeze_time(T0 + timedelta(hours=5)):
+            carts[t1].action_confirm()  # 2 x 40.00, bought after the first email
+            carts[c1].action_confirm()  # 40.00, bought without any email
+            self.make_order(t2, qty=1, website=False).action_confirm()  # a phone order, not the cart
+            self.process_events()
+        self.assertEqual(enrollments.filtered(lambda e: e.partner_id in (t1 | c1)).mapped("exit_reason"),
+                         ["purchased", "purchased"])
+        with freeze_time(T0 + timedelta(days=1)):
+            numbers = journey._holdout_numbers()[journey.id]
+        # treatment: t1 bought their cart (80.00), t2 did not; control: c1 bought theirs (40.00)
+        self.assertEqual(numbers[False], (2, 1, 80.0, 6400.0))
+        self.assertEqual(numbers[True], (2, 1, 40.0, 1600.0))
+
     def test_customers_enrolled_by_hand_are_never_held_out(self):
         """A salesperson who enrols a customer wants them to get the journey:
         no draw, and the report (a comparison of drawn groups) leaves them out."""
