@@ -344,6 +344,44 @@ class TestHoldout(JourneyCase):
         self.assertEqual(numbers[False], (2, 1, 80.0, 6400.0))
         self.assertEqual(numbers[True], (2, 1, 40.0, 1600.0))
 
+    def test_a_customer_entering_again_is_one_customer(self):
+        """A customer who enters twice (each order starts the journey again)
+        is one customer of the report: each order counted once, over the span
+        from their first entry to their last exit plus the window; the order
+        that made them enter first never counts. Two contacts of one company
+        are one customer, in the group of the first entry."""
+        t1 = self.people[0]
+        acme = self.env["res.partner"].create({"name": "Acme", "is_company": True})
+        ca, cb = self.people[1:3]
+        (ca | cb).parent_id = acme
+        with freeze_time(T0):
+            self.journey.write({"holdout_percent": 10, "conversion_window_days": 5, "reentry": "always"})
+            self.journey.action_start()
+        with freeze_time(T0 + timedelta(minutes=1)):
+            first = self.make_order(t1, qty=1, website=False)
+            first.action_confirm()  # 40.00, made them enter: not counted
+            entries = self.journey._enroll_pairs([(t1, first), (ca, None)])
+            entries.sudo().write({"held_out": False})
+            entries.filtered(lambda e: e.partner_id == ca).sudo().write({"held_out": True})
+            self.run_engine()
+        with freeze_time(T0 + timedelta(days=1, minutes=2)):
+            self.run_engine()
+        self.assertEqual(set(entries.mapped("state")), {"completed"})
+        with freeze_time(T0 + timedelta(days=2)):
+            second = self.make_order(t1, qty=2, website=False)
+            second.action_confirm()  # 80.00, within the window of the first entry: counted, once
+            again = self.journey._enroll_pairs([(t1, second), (cb, None)])
+            again.sudo().write({"held_out": False})  # cb's draw differs from ca's: the account's first entry decides
+            self.run_engine()
+        with freeze_time(T0 + timedelta(days=2, hours=1)):
+            self.make_order(t1, qty=1, website=False).action_confirm()  # 40.00, in both entries' windows
+            self.make_order(cb, qty=3, website=False).action_confirm()  # 120.00, Acme's
+        with freeze_time(T0 + timedelta(days=3)):
+            numbers = self.journey._holdout_numbers()[self.journey.id]
+        # treatment: t1 alone, 80 + 40 = 120, 120^2 = 14400; control: Acme (ca then cb), 120
+        self.assertEqual(numbers[False], (1, 1, 120.0, 14400.0))
+        self.assertEqual(numbers[True], (1, 1, 120.0, 14400.0))
+
     def test_customers_enrolled_by_hand_are_never_held_out(self):
         """A salesperson who enrols a customer wants them to get the journey:
         no draw, and the report (a comparison of drawn groups) leaves them out."""
