@@ -1,5 +1,6 @@
 import time
 from collections import Counter
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
@@ -9,6 +10,7 @@ from odoo.tools import format_amount
 
 from odoo.addons.smb_journey.lib import experiments
 from odoo.addons.smb_journey.models.smb_journey_enrollment import SmbJourneyEnrollment
+from odoo.addons.smb_journey.models.smb_journey_step_split import SmbJourneyStep as SplitStep
 
 from .common import JourneyCase
 from .test_concurrency import ConcurrentCase
@@ -59,6 +61,19 @@ class TestSplit(JourneyCase):
         """{partner id: variant} as the split's log says."""
         logs = self.env["smb.journey.log"].search([("step_id", "=", self.split.id), ("partner_id", "in", partners.ids)])
         return {log.partner_id.id: log.reason for log in logs}
+
+    @contextmanager
+    def reports_built(self):
+        """The splits whose full report is built meanwhile, one list per report."""
+        calls = []
+        original = SplitStep._split_reports
+
+        def counting(steps):
+            calls.append(steps.ids)
+            return original(steps)
+
+        with patch.object(SplitStep, "_split_reports", counting):
+            yield calls
 
     def test_assignment_is_stable_and_follows_the_weights(self):
         self.ab.action_start()
@@ -126,11 +141,12 @@ class TestSplit(JourneyCase):
         once; logged in the journey's chatter with the numbers."""
         self.split.write({"split_promotion": "recipients", "split_promote_recipients": 60})
         first = self.people[:60]
-        with freeze_time(T0):
+        with freeze_time(T0), self.reports_built() as built:
             self.ab.action_start()
             self.ab.enroll(first[:59])
             self.run_engine()
         self.assertFalse(self.split.split_winner, "59 recipients: the test goes on")
+        self.assertEqual(built, [], "not due: the engine counted the recipients, it built no report")
         took = self.took(first[:59])
         # B's recipients open half of their emails, A's none: B leads on the open rate
         b_mails = self.mails(self.variant_emails["b"])
@@ -142,13 +158,15 @@ class TestSplit(JourneyCase):
             self.env["mailing.trace"].search([
                 ("res_id", "in", opened_b), ("mass_mailing_id", "=", self.variant_emails["b"].mailing_id.id),
             ]).set_opened()
-        with freeze_time(T0 + timedelta(hours=1)):
+        with freeze_time(T0 + timedelta(hours=1)), self.reports_built() as built:
             self.ab.enroll(first[59:])
             self.run_engine()
             self.assertFalse(self.split.split_winner, "the 60th recipient is counted once their email is queued")
+            self.assertEqual(built, [])
             self.ab.enroll(self.people[60:70])
             self.run_engine()
         self.assertEqual(self.split.split_winner, "b")
+        self.assertEqual(built, [self.split.ids], "due: the report that picks the leader, once")
         self.assertEqual(self.split.split_promoted_at, T0 + timedelta(hours=1))
         self.assertEqual(set(self.took(self.people[60:70]).values()), {"split_winner"})
         messages = self.ab.message_ids.filtered(lambda m: "is the winner" in (m.body or ""))
@@ -162,20 +180,24 @@ class TestSplit(JourneyCase):
         self.split.write({"split_promotion": "days", "split_promote_days": 7, "split_metric": "click"})
         first = self.drawn("a")[:6] | self.drawn("b")[:14]
         later = self.people - first
-        with freeze_time(T0):
+        with freeze_time(T0), self.reports_built() as built:
             self.ab.action_start()
             self.ab.enroll(first)
             self.run_engine()
+        self.assertEqual(built, [])
+        self.assertEqual(self.split.split_started_at, T0, "the first customer reached the split")
         self.deliver(self.mails(self.variant_emails["a"]) | self.mails(self.variant_emails["b"]))
         self.env["mailing.trace"].search([("mass_mailing_id", "=", self.variant_emails["a"].mailing_id.id)],
                                          limit=1).set_clicked()
-        with freeze_time(T0 + timedelta(days=6, hours=23)):
+        with freeze_time(T0 + timedelta(days=6, hours=23)), self.reports_built() as built:
             self.ab.enroll(later[:2])
             self.run_engine()
             self.assertFalse(self.split.split_winner, "six days: the test goes on")
-        with freeze_time(T0 + timedelta(days=7, minutes=1)):
+        self.assertEqual(built, [], "not due: no report built")
+        with freeze_time(T0 + timedelta(days=7, minutes=1)), self.reports_built() as built:
             self.ab.enroll(later[2:5])
             self.run_engine()
+        self.assertEqual(built, [self.split.ids], "due: the report that picks the leader, once")
         self.assertEqual(self.split.split_winner, "a", "A leads on clicks (1 against 0), significant or not")
         self.assertEqual(set(self.took(later[2:5]).values()), {"split_winner"})
         html = self.ab.experiments_html
@@ -438,6 +460,19 @@ class TestHoldout(JourneyCase):
         self.env.cr.execute("SELECT COUNT(*) FROM smb_journey_enrollment WHERE id = ANY(%s) AND held_out IS NULL",
                             [enrollments.ids])
         self.assertEqual(self.env.cr.fetchone()[0], 0, "every entry says its group: TRUE or FALSE, never NULL")
+
+    def test_experiments_tab_without_an_experiment_costs_no_query(self):
+        """The tab is computed with every read of the journey's form: with no
+        split and no holdout it reads nothing beyond the steps the form
+        shows anyway."""
+        self.assertIn("runs no experiment", self.journey.experiments_html)  # the template, once per process
+        self.env.invalidate_all()
+        with self.assertQueryCount(3):  # the journey, its steps' ids, the steps: the form reads them anyway
+            self.assertIn("runs no experiment", self.journey.experiments_html)
+        self.journey.step_ids.mapped("step_type")  # the form's step list
+        self.journey.invalidate_recordset(["experiments_html"])
+        with self.assertQueryCount(0):
+            self.assertIn("runs no experiment", self.journey.experiments_html)
 
     def fmt(self, amount):
         return format_amount(self.env, amount, self.journey.currency_id)
