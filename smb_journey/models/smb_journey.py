@@ -718,7 +718,7 @@ class SmbJourney(models.Model):
             history[person(partner)] = (entries + 1, now, True)
             counts[partner.id] = counts.get(partner.id, 0) + 1
             rows.append(SQL(
-                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, 'running', %s, %s, %s, %s, %s, %s, %s)",
+                "(%s, %s, %s, %s, %s, FALSE, %s, %s, %s, %s, 'running', %s, %s, %s, %s, %s, %s, %s)",
                 self.id, partner.id, company.id, key, manual,
                 record._name if record else None, record.id if record else None,
                 record.id if record and record._name == "sale.order" else None,
@@ -792,7 +792,7 @@ class SmbJourney(models.Model):
         def insert(values):
             cr.execute(SQL(
                 """INSERT INTO smb_journey_enrollment
-                       (journey_id, partner_id, company_id, entry_key, manual, res_model, res_id,
+                       (journey_id, partner_id, company_id, entry_key, manual, held_out, res_model, res_id,
                         order_id, lead_id, state, step_id, due_at, date_start,
                         create_uid, create_date, write_uid, write_date)
                    VALUES %s

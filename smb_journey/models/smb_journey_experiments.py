@@ -14,9 +14,10 @@ class SmbJourney(models.Model):
 
     holdout_percent = fields.Integer(
         "Holdout (%)", default=0, tracking=True,
-        help="This share of the customers who enter (0 to 50 %) is a control group: they go through the journey "
-        "receiving nothing (no email, SMS or activity; logged as held out), so that the Experiments tab can tell "
-        "what the journey adds to their orders. The same customer is always in the same group.")
+        help="This share of the customers whom the trigger brings in (0 to 50 %) is a control group: they go "
+        "through the journey receiving nothing (no email, SMS or activity; logged as held out), so that the Experiments tab can tell "
+        "what the journey adds to their orders. The same customer is always in the same group. Customers enrolled "
+        "by hand are never held out.")
     holdout_since = fields.Datetime(
         "Holdout Set On", readonly=True, copy=False,
         help="When the holdout percentage was last set: the report compares the customers who entered since.")
@@ -58,10 +59,12 @@ class SmbJourney(models.Model):
 
     def _enroll_pairs(self, pairs, lead=None, manual=False):
         """Draw the control group among the customers who just entered: one
-        UPDATE for the batch, nothing when the journey has no holdout."""
+        UPDATE for the batch, nothing when the journey has no holdout. A
+        customer enrolled by hand (the enrol wizard, a server action) was
+        chosen on purpose: never held out, and left out of the report."""
         enrollments = super()._enroll_pairs(pairs, lead=lead, manual=manual)
         percent = self.holdout_percent
-        if enrollments and percent:
+        if enrollments and percent and not manual:
             held = [e.id for e in enrollments if experiments.held_out(percent, self.id, e.partner_id.id)]
             if held:
                 self.env.execute_query(SQL(
@@ -70,46 +73,75 @@ class SmbJourney(models.Model):
         return enrollments
 
     def _holdout_numbers(self):
-        """{journey id: {held_out: (entrants, converted, revenue, squares)}}
-        over the customers who entered since the holdout was set, in one query.
+        """{journey id: {held_out: (customers, converted, revenue, squares)}}
+        over the customers who entered by the trigger since the holdout was
+        set (those enrolled by hand are not drawn), in one query.
 
-        An entrant converted when their account confirmed an order of the
-        journey's company after entering, while in the journey or within its
-        conversion window after leaving it (the triggering order itself does
-        not count); revenue is those orders' untaxed amount in the company
-        currency. The same measure for both groups, whether or not an email
-        was sent (the credit of emails does not apply to a control group)."""
+        The unit is a customer account (the commercial partner), whatever
+        the number of its entries or contacts: the group of its first entry
+        since the holdout was set, its orders counted once from that entry
+        to its last exit plus the conversion window (or now while it is in
+        the journey). Entries counted one by one would count an order once
+        per overlapping window, and the intervals assume independent units.
+
+        A customer converted when their account confirmed an order of the
+        journey's company in that span, after entering: the cart or
+        quotation that made them enter once bought, not an order confirmed
+        before they entered (the one that started a post-purchase journey).
+        A journey whose goal is its triggering cart or order counts only
+        those, as its conversions do. Revenue is those orders' untaxed
+        amount in the company currency; squares, the sum of each customer's
+        revenue squared."""
         journeys = self.filtered(lambda j: j.id and j.holdout_since)
         if not journeys:
             return {}
         self.env["smb.journey.enrollment"].flush_model()
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
         self.env["sale.order"].flush_model(["state", "date_order", "partner_id", "company_id", "amount_untaxed",
                                             "currency_rate"])
         rows = self.env.execute_query(SQL(
             """
-            SELECT e.journey_id, e.held_out, COUNT(*), COUNT(*) FILTER (WHERE r.orders > 0),
+            WITH entries AS (
+                SELECT e.id, e.journey_id, ep.commercial_partner_id AS account, e.order_id, e.date_start,
+                       COALESCE(e.date_end, %(now)s) AS date_end, COALESCE(e.held_out, FALSE) AS held_out
+                  FROM smb_journey_enrollment e
+                  JOIN smb_journey j ON j.id = e.journey_id
+                  JOIN res_partner ep ON ep.id = e.partner_id
+                 WHERE e.journey_id = ANY(%(ids)s) AND e.date_start >= j.holdout_since AND e.manual IS NOT TRUE
+            ), units AS (
+                SELECT journey_id, account, (ARRAY_AGG(held_out ORDER BY date_start, id))[1] AS held_out,
+                       MIN(date_start) AS first_start, MAX(date_end) AS last_end
+                  FROM entries
+                 GROUP BY journey_id, account
+            )
+            SELECT u.journey_id, u.held_out, COUNT(*), COUNT(*) FILTER (WHERE r.orders > 0),
                    COALESCE(SUM(r.revenue), 0), COALESCE(SUM(r.revenue * r.revenue), 0)
-              FROM smb_journey_enrollment e
-              JOIN smb_journey j ON j.id = e.journey_id
-              JOIN res_partner ep ON ep.id = e.partner_id
+              FROM units u
+              JOIN smb_journey j ON j.id = u.journey_id
               LEFT JOIN LATERAL (
                 SELECT COUNT(o.id) AS orders,
                        SUM(o.amount_untaxed / COALESCE(NULLIF(o.currency_rate, 0), 1)) AS revenue
                   FROM sale_order o
                   JOIN res_partner op ON op.id = o.partner_id
-                 WHERE op.commercial_partner_id = ep.commercial_partner_id
-                   AND o.company_id = e.company_id AND o.state = 'sale'
-                   AND o.id IS DISTINCT FROM e.order_id
-                   AND o.date_order >= e.date_start
-                   AND o.date_order <= COALESCE(e.date_end, %(now)s) + make_interval(days => j.conversion_window_days)
+                 WHERE op.commercial_partner_id = u.account
+                   AND o.company_id = j.company_id AND o.state = 'sale'
+                   -- confirmed after entering: a cart or quotation that made them enter
+                   -- counts once bought, the order that made them enter never does
+                   AND o.date_order > u.first_start
+                   AND o.date_order <= u.last_end + make_interval(days => j.conversion_window_days)
+                   -- a journey whose goal is its own cart (or order) measures only those,
+                   -- as its conversions do (smb.journey.conversion._credit_orders)
+                   AND (j.goal != 'order_confirmed' OR j.goal_scope != 'record' OR EXISTS (
+                        SELECT 1 FROM entries x
+                         WHERE x.journey_id = u.journey_id AND x.account = u.account
+                           AND x.order_id = o.id AND o.date_order > x.date_start))
               ) r ON TRUE
-             WHERE e.journey_id = ANY(%(ids)s) AND e.date_start >= j.holdout_since
-             GROUP BY e.journey_id, e.held_out
+             GROUP BY u.journey_id, u.held_out
             """,
             now=fields.Datetime.now(), ids=journeys.ids))
         numbers = {}
-        for journey_id, held, entrants, converted, revenue, squares in rows:
-            numbers.setdefault(journey_id, {})[bool(held)] = (entrants, converted, float(revenue), float(squares))
+        for journey_id, held, customers, converted, revenue, squares in rows:
+            numbers.setdefault(journey_id, {})[held] = (customers, converted, float(revenue), float(squares))
         return numbers
 
     def _holdout_reports(self):

@@ -52,6 +52,9 @@ class SmbJourneyStep(models.Model):
         [(key, f"Variant {key.upper()}") for key in VARIANTS], "Winner", readonly=True, copy=False,
         help="Every customer reaching the split takes this variant.")
     split_promoted_at = fields.Datetime("Winner Since", readonly=True, copy=False)
+    split_started_at = fields.Datetime(
+        "Test Started On", readonly=True, copy=False,
+        help="When the first customer reached the split: a promotion after a number of days counts from then.")
     split_results_html = fields.Html("Test Results", compute="_compute_split_results_html", sanitize=False)
 
     @api.model
@@ -160,6 +163,8 @@ class SmbJourneyStep(models.Model):
     # ------------------------------------------------------------
 
     def _run_split(self, enrollments):
+        if not self.split_started_at:
+            self._split_mark_started()
         winner = self.split_winner or self._split_auto_promote()
         if winner:
             return [StepResult(e, "done", WINNER_REASON, outlet=winner) for e in enrollments]
@@ -184,16 +189,12 @@ class SmbJourneyStep(models.Model):
         it locked, or changed since its snapshot, goes on as if the other
         worker's promotion had come just after it (its customers are drawn
         at random, as they would have been a moment earlier)."""
-        if self.split_promotion == "manual":
+        if self.split_promotion == "manual" or not self._split_promotion_due():
             return False
+        # due: only now the full report (every variant's messages and their traces)
         report = self._split_reports()[self.id]
-        if self.split_promotion == "recipients":
-            due = report["recipients"] >= self.split_promote_recipients
-        else:
-            due = bool(report["started"]) and fields.Datetime.now() >= report["started"] + timedelta(
-                days=self.split_promote_days)
         leader = report["verdict"].leader
-        if not due or not leader:
+        if not leader:
             return False  # a tie (or no data): the test goes on
         self.flush_recordset(["split_winner", "split_promoted_at"])
         cr = self.env.cr
@@ -213,6 +214,45 @@ class SmbJourneyStep(models.Model):
             return False
         self._split_announce(leader, report, auto=True)
         return leader
+
+    def _split_mark_started(self):
+        """Note when the test started, once: when the first customer reaches
+        the split, or when the first one did before this date was kept. Like
+        the promotion, a worker that finds the row locked by another leaves
+        it to that one."""
+        self.env["smb.journey.log"].flush_model(["step_id", "outcome", "date"])
+        cr = self.env.cr
+        try:
+            with cr.savepoint(flush=False), mute_logger("odoo.sql_db"):
+                cr.execute(SQL(
+                    """UPDATE smb_journey_step
+                          SET split_started_at = COALESCE((SELECT MIN(date) FROM smb_journey_log
+                                                            WHERE step_id = %(id)s AND outcome = 'done'), %(now)s)
+                        WHERE id IN (SELECT id FROM smb_journey_step WHERE id = %(id)s AND split_started_at IS NULL
+                                     FOR NO KEY UPDATE SKIP LOCKED)""",
+                    id=self.id, now=fields.Datetime.now()), log_exceptions=False)
+        except psycopg2.errors.SerializationFailure:
+            pass  # noted by a worker that committed after our snapshot
+        self.invalidate_recordset(["split_started_at"])
+
+    def _split_promotion_due(self):
+        """Whether the automatic promotion is due, without the report: the
+        engine asks at every batch that reaches the split. After a number of
+        days: the date the test started (no query). After a number of
+        recipients: the customers sent one of the variants' messages, in one
+        count on the log's step index (before a winner, every customer under
+        a variant was drawn into it, as the report's recipients are)."""
+        if self.split_promotion == "days":
+            return bool(self.split_started_at) and fields.Datetime.now() >= self.split_started_at + timedelta(
+                days=self.split_promote_days)
+        branch_ids = [step_id for ids in self._split_branch_steps().values() for step_id in ids]
+        if not branch_ids:
+            return False
+        self.env["smb.journey.log"].flush_model(["step_id", "outcome", "enrollment_id"])
+        [(recipients,)] = self.env.execute_query(SQL(
+            "SELECT COUNT(DISTINCT enrollment_id) FROM smb_journey_log WHERE step_id = ANY(%s) AND outcome = 'sent'",
+            branch_ids))
+        return recipients >= self.split_promote_recipients
 
     def _split_announce(self, variant, report, auto):
         """Say in the journey's chatter which variant won, with the numbers and the test."""

@@ -1,5 +1,6 @@
 import time
 from collections import Counter
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
@@ -9,6 +10,7 @@ from odoo.tools import format_amount
 
 from odoo.addons.smb_journey.lib import experiments
 from odoo.addons.smb_journey.models.smb_journey_enrollment import SmbJourneyEnrollment
+from odoo.addons.smb_journey.models.smb_journey_step_split import SmbJourneyStep as SplitStep
 
 from .common import JourneyCase
 from .test_concurrency import ConcurrentCase
@@ -59,6 +61,19 @@ class TestSplit(JourneyCase):
         """{partner id: variant} as the split's log says."""
         logs = self.env["smb.journey.log"].search([("step_id", "=", self.split.id), ("partner_id", "in", partners.ids)])
         return {log.partner_id.id: log.reason for log in logs}
+
+    @contextmanager
+    def reports_built(self):
+        """The splits whose full report is built meanwhile, one list per report."""
+        calls = []
+        original = SplitStep._split_reports
+
+        def counting(steps):
+            calls.append(steps.ids)
+            return original(steps)
+
+        with patch.object(SplitStep, "_split_reports", counting):
+            yield calls
 
     def test_assignment_is_stable_and_follows_the_weights(self):
         self.ab.action_start()
@@ -126,11 +141,12 @@ class TestSplit(JourneyCase):
         once; logged in the journey's chatter with the numbers."""
         self.split.write({"split_promotion": "recipients", "split_promote_recipients": 60})
         first = self.people[:60]
-        with freeze_time(T0):
+        with freeze_time(T0), self.reports_built() as built:
             self.ab.action_start()
             self.ab.enroll(first[:59])
             self.run_engine()
         self.assertFalse(self.split.split_winner, "59 recipients: the test goes on")
+        self.assertEqual(built, [], "not due: the engine counted the recipients, it built no report")
         took = self.took(first[:59])
         # B's recipients open half of their emails, A's none: B leads on the open rate
         b_mails = self.mails(self.variant_emails["b"])
@@ -142,13 +158,15 @@ class TestSplit(JourneyCase):
             self.env["mailing.trace"].search([
                 ("res_id", "in", opened_b), ("mass_mailing_id", "=", self.variant_emails["b"].mailing_id.id),
             ]).set_opened()
-        with freeze_time(T0 + timedelta(hours=1)):
+        with freeze_time(T0 + timedelta(hours=1)), self.reports_built() as built:
             self.ab.enroll(first[59:])
             self.run_engine()
             self.assertFalse(self.split.split_winner, "the 60th recipient is counted once their email is queued")
+            self.assertEqual(built, [])
             self.ab.enroll(self.people[60:70])
             self.run_engine()
         self.assertEqual(self.split.split_winner, "b")
+        self.assertEqual(built, [self.split.ids], "due: the report that picks the leader, once")
         self.assertEqual(self.split.split_promoted_at, T0 + timedelta(hours=1))
         self.assertEqual(set(self.took(self.people[60:70]).values()), {"split_winner"})
         messages = self.ab.message_ids.filtered(lambda m: "is the winner" in (m.body or ""))
@@ -162,20 +180,24 @@ class TestSplit(JourneyCase):
         self.split.write({"split_promotion": "days", "split_promote_days": 7, "split_metric": "click"})
         first = self.drawn("a")[:6] | self.drawn("b")[:14]
         later = self.people - first
-        with freeze_time(T0):
+        with freeze_time(T0), self.reports_built() as built:
             self.ab.action_start()
             self.ab.enroll(first)
             self.run_engine()
+        self.assertEqual(built, [])
+        self.assertEqual(self.split.split_started_at, T0, "the first customer reached the split")
         self.deliver(self.mails(self.variant_emails["a"]) | self.mails(self.variant_emails["b"]))
         self.env["mailing.trace"].search([("mass_mailing_id", "=", self.variant_emails["a"].mailing_id.id)],
                                          limit=1).set_clicked()
-        with freeze_time(T0 + timedelta(days=6, hours=23)):
+        with freeze_time(T0 + timedelta(days=6, hours=23)), self.reports_built() as built:
             self.ab.enroll(later[:2])
             self.run_engine()
             self.assertFalse(self.split.split_winner, "six days: the test goes on")
-        with freeze_time(T0 + timedelta(days=7, minutes=1)):
+        self.assertEqual(built, [], "not due: no report built")
+        with freeze_time(T0 + timedelta(days=7, minutes=1)), self.reports_built() as built:
             self.ab.enroll(later[2:5])
             self.run_engine()
+        self.assertEqual(built, [self.split.ids], "due: the report that picks the leader, once")
         self.assertEqual(self.split.split_winner, "a", "A leads on clicks (1 against 0), significant or not")
         self.assertEqual(set(self.took(later[2:5]).values()), {"split_winner"})
         html = self.ab.experiments_html
@@ -238,11 +260,16 @@ class TestHoldout(JourneyCase):
             {"name": f"Customer {i}", "email": f"ho{i}@example.com"} for i in range(40)])
         cls.env["smb.journey.event"].process_pending()
 
+    def enter(self, partners):
+        """Customers entering by the journey's trigger (what a scanner or a
+        shop event does), not enrolled by hand."""
+        return self.journey._enroll_pairs([(partner, None) for partner in partners])
+
     def test_held_out_customers_walk_the_journey_receiving_nothing(self):
         self.journey.holdout_percent = 50
         with freeze_time(T0):
             self.journey.action_start()
-            enrollments = self.journey.enroll(self.people)
+            enrollments = self.enter(self.people)
             self.run_engine()
         held = enrollments.filtered("held_out")
         self.assertEqual(set(held.partner_id.ids),
@@ -278,7 +305,7 @@ class TestHoldout(JourneyCase):
             self.journey.action_start()
             self.make_order(t2, qty=9, website=False).action_confirm()  # before entering: not counted
         with freeze_time(T0 + timedelta(minutes=1)):
-            enrollments = self.journey.enroll(t1 | t2 | c1 | c2)
+            enrollments = self.enter(t1 | t2 | c1 | c2)
             # the draw decides in production; here the groups are set by hand
             enrollments.sudo().write({"held_out": False})
             enrollments.filtered(lambda e: e.partner_id in (c1 | c2)).sudo().write({"held_out": True})
@@ -306,6 +333,146 @@ class TestHoldout(JourneyCase):
                              [self.fmt(60.0), self.fmt(20.0)])
             self.assertEqual(report["revenue"]["difference"], "+" + self.fmt(40.0))
             self.assertIn("Not enough data yet", self.journey.experiments_html)
+
+    def test_cart_journey_counts_the_carts_bought(self):
+        """The abandoned-cart journey measures the carts it is about: a cart
+        bought after the customer entered counts, in both groups, as the
+        journey's own conversions count only it; another order does not."""
+        self.website.cart_abandoned_delay = 1.0
+        journey = self.env.ref("smb_journey.journey_abandoned_cart")
+        with freeze_time(T0 - timedelta(days=1)):
+            journey.write({"holdout_percent": 50})
+            journey.action_start()
+        control = self.people.filtered(lambda p: experiments.held_out(50, journey.id, p.id))
+        t1, t2 = (self.people - control)[:2]
+        c1, c2 = control[:2]
+        with freeze_time(T0):
+            carts = {p: self.make_order(p, qty=qty, date_order=T0) for p, qty in ((t1, 2), (t2, 3), (c1, 1), (c2, 4))}
+        with freeze_time(T0 + timedelta(hours=1, minutes=1)):
+            self.run_engine()
+        enrollments = journey.enrollment_ids
+        self.assertEqual(enrollments.order_id, self.env["sale.order"].union(*carts.values()))
+        self.assertEqual(enrollments.filtered("held_out").partner_id, c1 | c2)
+        with freeze_time(T0 + timedelta(hours=5)):
+            carts[t1].action_confirm()  # 2 x 40.00, bought after the first email
+            carts[c1].action_confirm()  # 40.00, bought without any email
+            self.make_order(t2, qty=1, website=False).action_confirm()  # a phone order, not the cart
+            self.process_events()
+        self.assertEqual(enrollments.filtered(lambda e: e.partner_id in (t1 | c1)).mapped("exit_reason"),
+                         ["purchased", "purchased"])
+        with freeze_time(T0 + timedelta(days=1)):
+            numbers = journey._holdout_numbers()[journey.id]
+        # treatment: t1 bought their cart (80.00), t2 did not; control: c1 bought theirs (40.00)
+        self.assertEqual(numbers[False], (2, 1, 80.0, 6400.0))
+        self.assertEqual(numbers[True], (2, 1, 40.0, 1600.0))
+
+    def test_a_customer_entering_again_is_one_customer(self):
+        """A customer who enters twice (each order starts the journey again)
+        is one customer of the report: each order counted once, over the span
+        from their first entry to their last exit plus the window; the order
+        that made them enter first never counts. Two contacts of one company
+        are one customer, in the group of the first entry."""
+        t1 = self.people[0]
+        acme = self.env["res.partner"].create({"name": "Acme", "is_company": True})
+        ca, cb = self.people[1:3]
+        (ca | cb).parent_id = acme
+        with freeze_time(T0):
+            self.journey.write({"holdout_percent": 10, "conversion_window_days": 5, "reentry": "always"})
+            self.journey.action_start()
+        with freeze_time(T0 + timedelta(minutes=1)):
+            first = self.make_order(t1, qty=1, website=False)
+            first.action_confirm()  # 40.00, made them enter: not counted
+            entries = self.journey._enroll_pairs([(t1, first), (ca, None)])
+            entries.sudo().write({"held_out": False})
+            entries.filtered(lambda e: e.partner_id == ca).sudo().write({"held_out": True})
+            self.run_engine()
+        with freeze_time(T0 + timedelta(days=1, minutes=2)):
+            self.run_engine()
+        self.assertEqual(set(entries.mapped("state")), {"completed"})
+        with freeze_time(T0 + timedelta(days=2)):
+            second = self.make_order(t1, qty=2, website=False)
+            second.action_confirm()  # 80.00, within the window of the first entry: counted, once
+            again = self.journey._enroll_pairs([(t1, second), (cb, None)])
+            again.sudo().write({"held_out": False})  # cb's draw differs from ca's: the account's first entry decides
+            self.run_engine()
+        with freeze_time(T0 + timedelta(days=2, hours=1)):
+            self.make_order(t1, qty=1, website=False).action_confirm()  # 40.00, in both entries' windows
+            self.make_order(cb, qty=3, website=False).action_confirm()  # 120.00, Acme's
+        with freeze_time(T0 + timedelta(days=3)):
+            numbers = self.journey._holdout_numbers()[self.journey.id]
+        # treatment: t1 alone, 80 + 40 = 120, 120^2 = 14400; control: Acme (ca then cb), 120
+        self.assertEqual(numbers[False], (1, 1, 120.0, 14400.0))
+        self.assertEqual(numbers[True], (1, 1, 120.0, 14400.0))
+
+    def test_customers_enrolled_by_hand_are_never_held_out(self):
+        """A salesperson who enrols a customer wants them to get the journey:
+        no draw, and the report (a comparison of drawn groups) leaves them out."""
+        drawn = self.people.filtered(lambda p: experiments.held_out(50, self.journey.id, p.id))
+        self.assertTrue(drawn)
+        with freeze_time(T0):
+            self.journey.holdout_percent = 50
+            self.journey.action_start()
+        with freeze_time(T0 + timedelta(minutes=1)):
+            by_hand = self.journey.enroll(self.people[:20])
+            by_trigger = self.enter(self.people[20:])
+            self.run_engine()
+        self.assertFalse(by_hand.filtered("held_out"), "no control group among the customers enrolled by hand")
+        self.assertEqual(set(self.mails(self.step_hello).mapped("res_id")) & set(by_hand.partner_id.ids),
+                         set(by_hand.partner_id.ids), "each of them got the first email")
+        self.assertEqual(by_trigger.filtered("held_out").partner_id, drawn & self.people[20:])
+        with freeze_time(T0 + timedelta(hours=2)):
+            self.make_order(self.people[0], qty=1, website=False).action_confirm()
+            numbers = self.journey._holdout_numbers()[self.journey.id]
+        held = len(drawn & self.people[20:])
+        self.assertEqual(numbers[False][:2], (20 - held, 0), "only the customers the trigger brought in count")
+        self.assertEqual(numbers[True][:2], (held, 0))
+
+    def test_entries_without_a_group_are_treated_in_one_row(self):
+        """Enrollments inserted before the group was written at entry have
+        none (NULL in the database): they count with the journey's group, in
+        the same row as those written False, not in a row of their own that
+        would replace it."""
+        t1, t2, c1 = self.people[:3]
+        with freeze_time(T0):
+            self.journey.write({"holdout_percent": 10})
+            self.journey.action_start()
+        with freeze_time(T0 + timedelta(minutes=1)):
+            enrollments = self.enter(t1 | t2 | c1)
+            enrollments.sudo().write({"held_out": False})
+            enrollments.filtered(lambda e: e.partner_id == c1).sudo().write({"held_out": True})
+            self.env.flush_all()
+            self.env.cr.execute("UPDATE smb_journey_enrollment SET held_out = NULL WHERE id = %s",
+                                [enrollments.filtered(lambda e: e.partner_id == t2).id])
+            self.env.invalidate_all()
+        with freeze_time(T0 + timedelta(hours=2)):
+            self.make_order(t1, qty=1, website=False).action_confirm()  # 40.00
+            self.make_order(t2, qty=2, website=False).action_confirm()  # 80.00
+            numbers = self.journey._holdout_numbers()[self.journey.id]
+        # treatment: t1 and t2, both bought: 40 + 80 = 120, squares 1600 + 6400 = 8000
+        self.assertEqual(numbers[False], (2, 2, 120.0, 8000.0))
+        self.assertEqual(numbers[True], (1, 0, 0.0, 0.0))
+
+    def test_entries_are_inserted_with_their_group(self):
+        self.journey.write({"holdout_percent": 50})
+        self.journey.action_start()
+        enrollments = self.enter(self.people)
+        self.env.flush_all()
+        self.env.cr.execute("SELECT COUNT(*) FROM smb_journey_enrollment WHERE id = ANY(%s) AND held_out IS NULL",
+                            [enrollments.ids])
+        self.assertEqual(self.env.cr.fetchone()[0], 0, "every entry says its group: TRUE or FALSE, never NULL")
+
+    def test_experiments_tab_without_an_experiment_costs_no_query(self):
+        """The tab is computed with every read of the journey's form: with no
+        split and no holdout it reads nothing beyond the steps the form
+        shows anyway."""
+        self.assertIn("runs no experiment", self.journey.experiments_html)  # the template, once per process
+        self.env.invalidate_all()
+        with self.assertQueryCount(3):  # the journey, its steps' ids, the steps: the form reads them anyway
+            self.assertIn("runs no experiment", self.journey.experiments_html)
+        self.journey.step_ids.mapped("step_type")  # the form's step list
+        self.journey.invalidate_recordset(["experiments_html"])
+        with self.assertQueryCount(0):
+            self.assertIn("runs no experiment", self.journey.experiments_html)
 
     def fmt(self, amount):
         return format_amount(self.env, amount, self.journey.currency_id)
