@@ -54,7 +54,7 @@ class SmbJourneyEnrollment(models.Model):
         domain="[('journey_id', '=', journey_id)]")
     due_at = fields.Datetime("Next Step Due", index=True)
     hold_reason = fields.Selection(
-        selection=lambda self: self.env["smb.journey"]._reason_selection(), string="Held Back", readonly=True,
+        selection=lambda self: self.env["smb.journey"]._reason_selection(), string="Waiting On", readonly=True,
         help="Why the next step waits past its time (quiet hours, a frequency cap, an event awaited).")
     date_start = fields.Datetime("Entered On", required=True, default=fields.Datetime.now, readonly=True)
     manual = fields.Boolean("Enrolled by Hand", readonly=True, help="Enrolled by a user or a script, not by the trigger.")

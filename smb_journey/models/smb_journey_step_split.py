@@ -297,7 +297,8 @@ class SmbJourneyStep(models.Model):
 
     def _split_numbers(self):
         """{step id: {variant: numbers}} of these splits, in two queries:
-        ``took`` (customers drawn into the variant while the test ran),
+        ``took`` (customers drawn into the variant while the test ran, a
+        holdout's control group left out),
         ``winner_took`` (customers who took it as the winner), and over the
         test's recipients (customers drawn into the variant who were sent
         one of its messages): ``recipients``, ``opened``, ``clicked``,
@@ -311,7 +312,9 @@ class SmbJourneyStep(models.Model):
         if not self.ids:
             return numbers, started
         Log = self.env["smb.journey.log"].sudo()  # sudo: a split's totals, also for sales staff
-        groups = Log._read_group([("step_id", "in", self.ids), ("outcome", "=", "done")],
+        # a holdout's control group walks through the split but is sent nothing: not the test's customers
+        groups = Log._read_group([("step_id", "in", self.ids), ("outcome", "=", "done"),
+                                  ("enrollment_id.held_out", "!=", True)],
                                  ["step_id", "reason"], ["__count", "date:min"])
         for step, reason, count, first in groups:
             started[step.id] = min(filter(None, (started.get(step.id), first)))

@@ -44,7 +44,7 @@ class SmbJourneyStep(models.Model):
             "wait_event": StepType(
                 _("Wait for an event"), icon="fa-bell-o",
                 outlets=(("happened", _("Happened")), ("timeout", _("Timed out"))),
-                reasons=(("awaiting_event", _("Waiting for an event")), ("event_happened", _("Event happened")),
+                reasons=(("awaiting_event", _("An open, click or order (or the timeout)")), ("event_happened", _("Event happened")),
                          ("event_timeout", _("Timed out waiting"))),
                 help=_("Until the customer opens, clicks or orders, or a timeout: one outlet each.")),
         }

@@ -27,7 +27,9 @@ class SmbJourneyWebhook(models.Model):
     name = fields.Char(required=True)
     active = fields.Boolean(default=True)
     company_id = fields.Many2one("res.company", required=True, index=True, default=lambda self: self.env.company)
-    url = fields.Char("URL", required=True, help="Where the JSON payload is POSTed (http or https).")
+    # a URL may carry a token of the receiving system: Journey Managers only, like the secret
+    url = fields.Char("URL", required=True, groups="smb_journey.group_journey_manager",
+                      help="Where the JSON payload is POSTed (http or https).")
     # the key of every signature: only Journey Managers read it, and it is
     # never written to a log, a message or a payload
     secret = fields.Char(

@@ -204,6 +204,19 @@ class TestSplit(JourneyCase):
         self.assertIn("Not enough data yet", html)
         self.assertIn("Winner: Variant A", html)
 
+    def test_a_control_group_is_not_counted_in_the_variants(self):
+        """Held-out customers walk through the split, but are nobody's test audience."""
+        self.ab.holdout_percent = 50
+        with freeze_time(T0):
+            self.ab.action_start()
+            enrollments = self.ab._enroll_pairs([(p, None) for p in self.people[:20]])
+            self.run_engine()
+        held = enrollments.filtered("held_out")
+        self.assertTrue(held and held != enrollments)
+        numbers = self.split._split_numbers()[0][self.split.id]
+        self.assertEqual(sum(n["took"] for n in numbers.values()), len(enrollments - held))
+        self.assertEqual(sum(n["recipients"] for n in numbers.values()), len(enrollments - held))
+
     def test_statistics_per_variant(self):
         """A hand-made case: the variants' recipients, opens, clicks, a conversion with its revenue."""
         people = self.drawn("a")[:3] | self.drawn("b")[:5]

@@ -336,7 +336,7 @@ class TestWebhook(JourneyCase):
         values = delivery.read([f for f in delivery._fields if f not in ("webhook_id",)])[0]
         self.assertNotIn(secret, json.dumps(values, default=str))
 
-    def test_secret_only_for_journey_managers(self):
+    def test_secret_and_url_only_for_journey_managers(self):
         journey_user = new_test_user(self.env, "hook_user", groups="smb_journey.group_journey_user")
         manager = new_test_user(self.env, "hook_manager", groups="smb_journey.group_journey_manager")
         self.assertEqual(self.endpoint.with_user(manager).secret, self.endpoint.secret)
@@ -344,6 +344,8 @@ class TestWebhook(JourneyCase):
         with self.assertRaises(AccessError):
             self.endpoint.with_user(journey_user).secret  # noqa: B018
         self.assertNotIn("secret", self.endpoint.with_user(journey_user).fields_get())
+        with self.assertRaises(AccessError, msg="a URL may carry the receiver's token"):
+            self.endpoint.with_user(journey_user).url  # noqa: B018
         old = self.endpoint.secret
         self.endpoint.with_user(manager).action_regenerate_secret()
         self.assertNotEqual(self.endpoint.secret, old)
