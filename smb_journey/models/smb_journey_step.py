@@ -75,6 +75,8 @@ class SmbJourneyStep(models.Model):
     depth = fields.Integer(compute="_compute_depth", recursive=True)
     has_outlets = fields.Boolean(compute="_compute_has_outlets", store=True)
     sends_messages = fields.Boolean(compute="_compute_sends_messages")
+    tracks_opens = fields.Boolean(
+        compute="_compute_sends_messages", help="Its messages can be opened (an email; not a text message).")
     diagram_info = fields.Json(
         compute="_compute_diagram_info",
         help="Technical: what the diagram draws for this step (icon, type, summary, outlets).")
@@ -178,6 +180,7 @@ class SmbJourneyStep(models.Model):
     def _compute_sends_messages(self):
         for step in self:
             step.sends_messages = bool(step._type().mailing_type)
+            step.tracks_opens = step._type().mailing_type == "mail"
 
     @api.depends("condition_type", "journey_id.trigger")
     def _compute_condition_model(self):
@@ -196,6 +199,7 @@ class SmbJourneyStep(models.Model):
                 "summary": (describe() if describe else "") or "",
                 "outlets": [{"key": key, "label": label} for key, label in step_type.outlets],
                 "messages": bool(step_type.mailing_type),
+                "opens": step_type.mailing_type == "mail",
                 "badges": step._diagram_badges(),
             }
 

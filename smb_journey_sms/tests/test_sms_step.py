@@ -205,3 +205,5 @@ class TestSmsStep(SmsJourneyCase):
         self.assertEqual(step.diagram_info["icon"], "fa-mobile")
         self.assertEqual(step.diagram_info["summary"], "Hi {{ customer.first_name }}")
         self.assertTrue(step.sends_messages)
+        self.assertFalse(step.tracks_opens, "a text message is not opened: no open numbers on its box or tab")
+        self.assertFalse(step.diagram_info["opens"])

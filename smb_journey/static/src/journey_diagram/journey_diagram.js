@@ -123,9 +123,11 @@ export class JourneyDiagram extends Component {
                 add(_t("Queued"), data.queued_count, "text-muted");
             }
             add(_t("Sent"), data.sent_count || 0);
-            add(_t("Opened"), `${data.opened_count || 0} (${Math.round(data.open_rate || 0)}%)`);
-            if (data.machine_opened_count) {
-                add(_t("Machine opens"), data.machine_opened_count, "text-muted");
+            if (info.opens) {
+                add(_t("Opened"), `${data.opened_count || 0} (${Math.round(data.open_rate || 0)}%)`);
+                if (data.machine_opened_count) {
+                    add(_t("Machine opens"), data.machine_opened_count, "text-muted");
+                }
             }
             add(_t("Clicked"), `${data.clicked_count || 0} (${Math.round(data.click_rate || 0)}%)`);
             add(_t("Conversions"), data.converted_count || 0);
