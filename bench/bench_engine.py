@@ -391,6 +391,8 @@ def warm_up(registry, args, warmup_ids):
     with odoo_env.environment(registry, commit=True) as env:
         if args.timing:
             enable_timing(env)
+        else:  # a database kept from a --timing run
+            env.company.write({"smb_quiet_hours": False, "smb_frequency_cap": False})
         journey = make_journey(env, "Bench warm-up", engine_body(env), args.recommendation_count, args.timing)
         journey.enroll(env["res.partner"].browse(warmup_ids))
         mailing_id = env["mailing.mailing"].create(mailing_vals(env, "Bench warm-up", warmup_ids)).id
