@@ -13,6 +13,7 @@ except ImportError:
     phonenumbers = None
 
 T0 = datetime(2026, 3, 2, 9, 0)
+PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
 
 
 @tagged("post_install", "-at_install")
@@ -57,9 +58,18 @@ class TestSmsStep(SmsJourneyCase):
             self.assertEqual(
                 (self.step_text.queued_count, self.step_text.sent_count, self.step_text.delivered_count), (0, 2, 0))
 
-            # Ann follows the link: her click is counted on her trace, and her step's statistics
-            short = urlparse(re.search(r"\S+/r/\S+", sms_ann.body).group(0)).path
-            response = self.url_open(short, allow_redirects=False)
+        # a scanner following the link is not Ann's click (the link tracker counts it)
+        short = urlparse(re.search(r"\S+/r/\S+", sms_ann.body).group(0)).path
+        with freeze_time(T0 + timedelta(minutes=1)):
+            response = self.url_open(short, allow_redirects=False, headers={"User-Agent": "Proofpoint URL Defense"})
+            self.assertEqual(response.status_code, 301)
+            self.env.invalidate_all()
+            self.assertEqual(len(self.env["link.tracker.click"].search([("mailing_trace_id", "=", trace_ann.id)])), 1)
+            self.assertFalse(trace_ann.links_click_datetime)
+            self.assertEqual(self.step_text.clicked_count, 0)
+
+            # Ann follows the link on her phone: her click is counted on her trace, and her step's statistics
+            response = self.url_open(short, allow_redirects=False, headers={"User-Agent": PHONE})
             self.assertEqual(response.status_code, 301)
             self.env.invalidate_all()
             self.assertTrue(trace_ann.links_click_datetime)
