@@ -1,4 +1,5 @@
 from collections import defaultdict
+from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg2.errors
@@ -12,6 +13,10 @@ from .smb_journey_step import POSTPONED, StepResult
 # this much later, from a fresh snapshot
 RETRY_AFTER = timedelta(minutes=1)
 
+# how long a statement on the ledger may wait for another transaction's
+# lock: hardly at all (see ``_lock_ledger``)
+LOCK_TIMEOUT = "10ms"
+
 
 class SmbJourneyStep(models.Model):
     """Message gate: the frequency cap, last of the gates so that only the
@@ -19,12 +24,13 @@ class SmbJourneyStep(models.Model):
 
     The count must hold under two engine workers sending to the same
     customer from different journeys. Each reads the customer's ledger row
-    (smb.journey.frequency.rule) under a row lock, so the second waits for
-    the first; as the engine runs in REPEATABLE READ, the second then fails
-    to lock a row changed after its snapshot (a serialization failure),
-    and those customers' messages are put back a minute, to be judged again
-    from a fresh snapshot. The count read under the lock is therefore
-    always current, and the send is appended in the same transaction."""
+    (smb.journey.frequency.rule) under a row lock. The second does not wait
+    for the first: a row another worker holds, or changed after this
+    worker's snapshot (which REPEATABLE READ could not lock anyway), makes
+    the customer busy, and those customers' messages are put back a minute,
+    to be judged again from a fresh snapshot. The count read under the lock
+    is therefore always current, and the send is appended in the same
+    transaction."""
 
     _inherit = "smb.journey.step"
 
@@ -90,12 +96,14 @@ class SmbJourneyStep(models.Model):
 
     def _lock_ledger(self, partner_ids):
         """({partner id: [send times]}, {partner ids another worker holds}):
-        the customers' ledger rows, created if missing and locked in id order
-        (two workers lock in the same order, so they never deadlock). A row
-        another transaction changed after our snapshot cannot be locked in
-        REPEATABLE READ, and two workers that locked some customers each in
-        an earlier step of their batch may wait on each other (a deadlock
-        PostgreSQL breaks): those customers are returned as busy."""
+        the customers' ledger rows, created if missing and locked in id
+        order. A worker never waits for another's rows: the other holds them
+        until its whole batch is committed (up to a batch of enrollments),
+        and in REPEATABLE READ a row that transaction then changes could not
+        be locked anyway. So rows another transaction holds (locked, or just
+        inserted and not committed yet) or changed after our snapshot are
+        returned as busy, and their customers are tried again a minute
+        later."""
         cr = self.env.cr
         insert = SQL(
             """INSERT INTO smb_journey_send_ledger (partner_id)
@@ -103,31 +111,44 @@ class SmbJourneyStep(models.Model):
                ON CONFLICT DO NOTHING""", partner_ids)
         select = SQL(
             """SELECT partner_id, sent_at FROM smb_journey_send_ledger
-                WHERE partner_id = ANY(%s) ORDER BY partner_id FOR UPDATE""", partner_ids)
+                WHERE partner_id = ANY(%s) ORDER BY partner_id FOR UPDATE SKIP LOCKED""", partner_ids)
         try:
-            with cr.savepoint(flush=False):
+            with cr.savepoint(flush=False), _no_lock_wait(cr):
                 cr.execute(insert, log_exceptions=False)
                 cr.execute(select, log_exceptions=False)
-                return {pid: list(sent_at) for pid, sent_at in cr.fetchall()}, set()
-        except psycopg2.errors.TransactionRollbackError:  # serialization failure, deadlock
+                ledger = {pid: list(sent_at) for pid, sent_at in cr.fetchall()}
+                return ledger, set(partner_ids) - set(ledger)
+        except (psycopg2.errors.TransactionRollbackError, psycopg2.errors.LockNotAvailable):
             pass
-        # another worker sent to some of them since our snapshot, or holds
-        # them: find which, customer by customer (rare: two workers on the
-        # same customers at once)
+        # another worker sent to some of them since our snapshot, or is
+        # inserting their rows: find which, customer by customer (rare: two
+        # workers on the same customers at once)
         ledger, busy = {}, set()
         for partner_id in partner_ids:
             try:
-                with cr.savepoint(flush=False):
+                with cr.savepoint(flush=False), _no_lock_wait(cr):
                     cr.execute(SQL(
                         "INSERT INTO smb_journey_send_ledger (partner_id) VALUES (%s) ON CONFLICT DO NOTHING",
                         partner_id), log_exceptions=False)
                     cr.execute(SQL(
-                        "SELECT sent_at FROM smb_journey_send_ledger WHERE partner_id = %s FOR UPDATE",
+                        "SELECT sent_at FROM smb_journey_send_ledger WHERE partner_id = %s FOR UPDATE NOWAIT",
                         partner_id), log_exceptions=False)
                     ledger[partner_id] = list(cr.fetchone()[0])
-            except psycopg2.errors.TransactionRollbackError:  # serialization failure, deadlock
+            except (psycopg2.errors.TransactionRollbackError, psycopg2.errors.LockNotAvailable):
                 busy.add(partner_id)
         return ledger, busy
+
+
+@contextmanager
+def _no_lock_wait(cr):
+    """Statements in this block fail with ``LockNotAvailable`` rather than
+    wait for a lock: an ``INSERT ... ON CONFLICT`` meeting a row another
+    transaction inserted and has not committed has no ``NOWAIT``. To be used
+    inside a savepoint (a failure rolls the setting back with it)."""
+    cr.execute(SQL("SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, TRUE)", LOCK_TIMEOUT))
+    previous = cr.fetchone()[0]
+    yield
+    cr.execute(SQL("SELECT set_config('lock_timeout', %s, TRUE)", previous))
 
 
 def _room_at(sends, limits, now):
