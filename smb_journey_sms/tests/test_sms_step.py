@@ -56,7 +56,8 @@ class TestSmsStep(SmsJourneyCase):
             self.assertEqual(trace_ann.trace_status, "pending", "accepted by IAP")
             self.assertTrue(trace_ann.sent_datetime)
             self.assertEqual(
-                (self.step_text.queued_count, self.step_text.sent_count, self.step_text.delivered_count), (0, 2, 0))
+                (self.step_text.queued_count, self.step_text.sent_count, self.step_text.delivered_count), (0, 2, 2),
+                "accepted by IAP is delivered, as conversions credit it: no delivery report may ever come")
 
         # a scanner following the link is not Ann's click (the link tracker counts it)
         short = urlparse(re.search(r"\S+/r/\S+", sms_ann.body).group(0)).path
@@ -77,9 +78,12 @@ class TestSmsStep(SmsJourneyCase):
             self.assertEqual((self.step_text.clicked_count, self.step_text.click_rate), (1, 50.0))
             self.assertEqual(self.sms_journey.clicked_count, 1)
 
-            # the delivery report of Bob's SMS
+            # the delivery reports: Bob's SMS reached him, Ann's number turned out dead
             trace_bob.sms_tracker_ids._action_update_from_sms_state("sent")
-            self.assertEqual(self.step_text.delivered_count, 1)
+            trace_ann.sms_tracker_ids._action_update_from_sms_state("error", failure_type="sms_number_format")
+            self.assertEqual((trace_bob.trace_status, trace_ann.trace_status), ("sent", "error"))
+            self.step_text.invalidate_recordset()
+            self.assertEqual((self.step_text.delivered_count, self.step_text.failed_count), (1, 1))
 
     def test_order_after_the_sms_is_credited_to_it(self):
         with freeze_time(T0):
