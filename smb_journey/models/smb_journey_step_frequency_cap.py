@@ -36,11 +36,12 @@ class SmbJourneyStep(models.Model):
 
     def _hold_messages(self, enrollments):
         held = super()._hold_messages(enrollments)
-        limits = self._cap_limits()
         todo = [e for e in enrollments if e not in held]
-        if not limits or not todo:
+        if not self._cap_counts() or not todo:
             return held
+        limits = self._cap_limits()
         now = fields.Datetime.now()
+        channel = self._type().mailing_type
         ledger, busy = self._lock_ledger(sorted({e.partner_id.id for e in todo}))
         policy = self.journey_id.cap_policy
         for enrollment in todo:
@@ -49,13 +50,14 @@ class SmbJourneyStep(models.Model):
                 held[enrollment] = StepResult(enrollment, POSTPONED, "frequency_cap", due_at=now + RETRY_AFTER)
                 continue
             sends = ledger[partner_id]
-            room_at, (count, window) = _room_at(sends, limits, now)
+            room_at, rule = _room_at(sends, limits, now)
             if room_at <= now:
                 # counted at once, so that a second enrollment of the customer in this
                 # batch sees it (should the step then skip the first, the second has
                 # waited for nothing: the safe side of the cap)
-                sends.append(now)
+                sends.append((now, channel))
             elif policy == "skip":
+                count, window = rule
                 held[enrollment] = StepResult(enrollment, "skipped", "frequency_cap", message=self.env._(
                     "At most %(count)s within %(hours)s hours", count=count, hours=int(window.total_seconds() // 3600)))
             else:
@@ -68,8 +70,9 @@ class SmbJourneyStep(models.Model):
         for result in results:
             if result.outcome == "sent":
                 sent[result.enrollment.partner_id.id] += 1
-        if not sent or not self._cap_limits():
+        if not sent or not self._cap_counts():
             return
+        channel = self._type().mailing_type
         now = fields.Datetime.now()
         # a customer's row serves every company's rules: keep what the longest of them counts
         longest = timedelta(hours=self.env["smb.journey.frequency.rule"]._longest_window())
@@ -77,22 +80,38 @@ class SmbJourneyStep(models.Model):
         # the rows were locked by _hold_messages in this transaction
         self.env.cr.execute(SQL(
             """UPDATE smb_journey_send_ledger ledger
-                  SET sent_at = ARRAY(
-                        SELECT moment FROM unnest(ledger.sent_at || array_fill(%(now)s::timestamp, ARRAY[new.count])) moment
-                         WHERE moment > %(since)s ORDER BY moment)
+                  SET (sent_at, sent_via) = (
+                        SELECT COALESCE(array_agg(moment ORDER BY moment, n), '{}'),
+                               COALESCE(array_agg(via ORDER BY moment, n), '{}')
+                          FROM unnest(ledger.sent_at || array_fill(%(now)s::timestamp, ARRAY[new.count]),
+                                      ledger.sent_via || array_fill(%(channel)s::varchar, ARRAY[new.count]))
+                               WITH ORDINALITY AS send(moment, via, n)
+                         WHERE moment > %(since)s)
                  FROM unnest(%(partners)s::int[], %(counts)s::int[]) AS new(partner_id, count)
                 WHERE ledger.partner_id = new.partner_id""",
-            now=now, since=now - longest, partners=partner_ids, counts=[sent[p] for p in partner_ids]))
+            now=now, since=now - longest, channel=channel, partners=partner_ids,
+            counts=[sent[p] for p in partner_ids]))
+
+    def _cap_counts(self):
+        """Whether this step's messages are counted by the cap (and held by
+        its rules): those of a marketing journey (an order's follow-up is
+        neither capped nor counted) of a company with the cap on. Every
+        message counted is kept in the ledger, even when no rule holds its
+        channel: a rule for all messages added later sees it."""
+        self.ensure_one()
+        journey = self.journey_id
+        return bool(self._type().mailing_type and journey.marketing and journey.company_id.smb_frequency_cap)
 
     def _cap_limits(self):
-        """[(max messages, window)] capping this step's messages: none for a
-        journey that is not marketing (an order's follow-up is neither
-        capped nor counted) or a company without the cap."""
+        """[(max messages, window, channel counted)] capping this step's
+        messages: the rules of its channel and those of all messages (none
+        when the cap does not count it, see ``_cap_counts``)."""
         self.ensure_one()
-        if not self.journey_id.marketing or not self._type().mailing_type:
+        if not self._cap_counts():
             return []
-        limits = self.env["smb.journey.frequency.rule"]._limits(self.journey_id.company_id)
-        return [(count, timedelta(hours=hours)) for count, hours in limits]
+        channel = self._type().mailing_type
+        limits = self.env["smb.journey.frequency.rule"]._limits(self.journey_id.company_id, channel)
+        return [(count, timedelta(hours=hours), counted) for count, hours, counted in limits]
 
     def _lock_ledger(self, partner_ids):
         """({partner id: [send times]}, {partner ids another worker holds}):
@@ -110,13 +129,13 @@ class SmbJourneyStep(models.Model):
                SELECT partner_id FROM unnest(%s::int[]) partner_id ORDER BY partner_id
                ON CONFLICT DO NOTHING""", partner_ids)
         select = SQL(
-            """SELECT partner_id, sent_at FROM smb_journey_send_ledger
+            """SELECT partner_id, sent_at, sent_via FROM smb_journey_send_ledger
                 WHERE partner_id = ANY(%s) ORDER BY partner_id FOR UPDATE SKIP LOCKED""", partner_ids)
         try:
             with cr.savepoint(flush=False), _no_lock_wait(cr):
                 cr.execute(insert, log_exceptions=False)
                 cr.execute(select, log_exceptions=False)
-                ledger = {pid: list(sent_at) for pid, sent_at in cr.fetchall()}
+                ledger = {pid: list(zip(sent_at, sent_via, strict=True)) for pid, sent_at, sent_via in cr.fetchall()}
                 return ledger, set(partner_ids) - set(ledger)
         except (psycopg2.errors.TransactionRollbackError, psycopg2.errors.LockNotAvailable):
             pass
@@ -131,9 +150,10 @@ class SmbJourneyStep(models.Model):
                         "INSERT INTO smb_journey_send_ledger (partner_id) VALUES (%s) ON CONFLICT DO NOTHING",
                         partner_id), log_exceptions=False)
                     cr.execute(SQL(
-                        "SELECT sent_at FROM smb_journey_send_ledger WHERE partner_id = %s FOR UPDATE NOWAIT",
+                        "SELECT sent_at, sent_via FROM smb_journey_send_ledger WHERE partner_id = %s FOR UPDATE NOWAIT",
                         partner_id), log_exceptions=False)
-                    ledger[partner_id] = list(cr.fetchone()[0])
+                    sent_at, sent_via = cr.fetchone()
+                    ledger[partner_id] = list(zip(sent_at, sent_via, strict=True))
             except (psycopg2.errors.TransactionRollbackError, psycopg2.errors.LockNotAvailable):
                 busy.add(partner_id)
         return ledger, busy
@@ -154,10 +174,16 @@ def _no_lock_wait(cr):
 def _room_at(sends, limits, now):
     """(when, rule): when the customer may get one more message (``now`` if
     every rule has room, else when the send that fills the fullest rule
-    leaves its window), and the rule that decides it."""
-    room_at, rule = now, limits[0]
-    for count, window in limits:
-        recent = sorted(moment for moment in sends if moment > now - window)
+    leaves its window), and the rule (max messages, window) that decides it
+    (``None`` without rules).
+    ``sends`` are (time, channel); a rule counts those of its channel, or
+    all of them when its channel is ``None``."""
+    if not limits:
+        return now, None
+    room_at, rule = now, limits[0][:2]
+    for count, window, counted in limits:
+        recent = sorted(moment for moment, via in sends
+                        if moment > now - window and counted in (None, via))
         # the oldest sends must leave until only count - 1 remain
         if len(recent) >= count and recent[len(recent) - count] + window > room_at:
             room_at, rule = recent[len(recent) - count] + window, (count, window)

@@ -59,7 +59,7 @@ class TestTiming(JourneyCase):
              self.company.smb_frequency_cap), (True, 22.0, 7.5, True))
         with self.assertRefused("Quiet hours"):
             self.company.smb_quiet_end = 24.0
-        with self.assertRefused("at least one email"):
+        with self.assertRefused("at least one message"):
             self.rules[0].max_messages = 0
         with Form(self.journey) as form:
             form.respect_quiet_hours = False

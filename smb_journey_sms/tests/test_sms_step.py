@@ -219,3 +219,50 @@ class TestSmsStep(SmsJourneyCase):
         self.assertEqual(step.diagram_info["icon"], "fa-mobile")
         self.assertEqual(step.diagram_info["summary"], "Hi {{ customer.first_name }}")
         self.assertTrue(step.sends_messages)
+
+    def test_frequency_cap_counts_each_channel_apart(self):
+        """The shipped rules count emails: a text does not use up the day's
+        email, nor an email the text's. A rule for all messages counts both,
+        and a rule for text messages only texts."""
+        self.sms_journey.company_id.write({"smb_frequency_cap": True, "smb_quiet_hours": False})
+        Rule = self.env["smb.journey.frequency.rule"]
+        shipped = Rule.search([])
+        self.assertEqual(set(shipped.mapped("channel")), {"mail"})
+        news = self.env["smb.journey"].create({
+            "name": "News", "trigger": "manual", "reentry": "always", "volume_limit": 0,
+            "step_ids": [(0, 0, {"name": "News", "step_type": "email", "subject": "News", "body_html": "<p>New</p>"})],
+        })
+        news.action_start()
+
+        def emails():
+            return self.env["mail.mail"].search_count([("mailing_id", "=", news.step_ids.mailing_id.id)])
+
+        with freeze_time(T0):
+            self.sms_journey.action_start()
+            sms_enrollment = self.sms_journey.enroll(self.customer)
+            self.run_engine()
+            self.assertEqual(len(self.sms_of(self.step_text)), 1)
+        with freeze_time(T0 + timedelta(hours=1)):
+            news.enroll(self.customer)
+            self.run_engine()
+            self.assertEqual(emails(), 1, "the text used none of the emails' 1 per 16 h")
+
+        # one budget for every message: the text and the email fill 2 per 16 h
+        shipped.active = False
+        all_messages = Rule.create({"channel": "all", "max_messages": 2, "window_hours": 16})
+        with freeze_time(T0 + timedelta(hours=2)):
+            held = news.enroll(self.customer)
+            self.run_engine()
+            self.assertEqual(emails(), 1)
+            self.assertEqual((held.hold_reason, held.due_at), ("frequency_cap", T0 + timedelta(hours=16)),
+                             "until the text leaves the window")
+
+        # texts' own budget: 1 per 48 h holds the second text, not the email
+        all_messages.active = False
+        Rule.create({"channel": "sms", "max_messages": 1, "window_hours": 48})
+        with freeze_time(T0 + timedelta(days=1, minutes=1)):
+            self.run_engine()
+            self.assertEqual(emails(), 2)
+            self.assertFalse(self.sms_of(self.step_again))
+            self.assertEqual((sms_enrollment.step_id, sms_enrollment.hold_reason, sms_enrollment.due_at),
+                             (self.step_again, "frequency_cap", T0 + timedelta(hours=48)))
