@@ -1,5 +1,4 @@
 from collections import defaultdict
-from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg2.errors
@@ -13,9 +12,9 @@ from .smb_journey_step import POSTPONED, StepResult
 # this much later, from a fresh snapshot
 RETRY_AFTER = timedelta(minutes=1)
 
-# how long a statement on the ledger may wait for another transaction's
-# lock: hardly at all (see ``_lock_ledger``)
-LOCK_TIMEOUT = "10ms"
+# the namespace of the customers' claims on their ledger rows:
+# pg_try_advisory_xact_lock(LEDGER_LOCK, partner id) (see ``_lock_ledger``)
+LEDGER_LOCK = 0x534D424A
 
 
 class SmbJourneyStep(models.Model):
@@ -24,13 +23,13 @@ class SmbJourneyStep(models.Model):
 
     The count must hold under two engine workers sending to the same
     customer from different journeys. Each reads the customer's ledger row
-    (smb.journey.frequency.rule) under a row lock. The second does not wait
-    for the first: a row another worker holds, or changed after this
-    worker's snapshot (which REPEATABLE READ could not lock anyway), makes
-    the customer busy, and those customers' messages are put back a minute,
-    to be judged again from a fresh snapshot. The count read under the lock
-    is therefore always current, and the send is appended in the same
-    transaction."""
+    (smb.journey.frequency.rule) under a row lock, once it has claimed the
+    customer (an advisory lock). The second does not wait for the first: a
+    customer another worker claimed, or whose row it changed after this
+    worker's snapshot (which REPEATABLE READ could not lock anyway), is
+    busy, and those customers' messages are put back a minute, to be judged
+    again from a fresh snapshot. The count read under the lock is therefore
+    always current, and the send is appended in the same transaction."""
 
     _inherit = "smb.journey.step"
 
@@ -114,38 +113,46 @@ class SmbJourneyStep(models.Model):
         return [(count, timedelta(hours=hours), counted) for count, hours, counted in limits]
 
     def _lock_ledger(self, partner_ids):
-        """({partner id: [send times]}, {partner ids another worker holds}):
-        the customers' ledger rows, created if missing and locked in id
-        order. A worker never waits for another's rows: the other holds them
-        until its whole batch is committed (up to a batch of enrollments),
-        and in REPEATABLE READ a row that transaction then changes could not
-        be locked anyway. So rows another transaction holds (locked, or just
-        inserted and not committed yet) or changed after our snapshot are
-        returned as busy, and their customers are tried again a minute
-        later."""
+        """({partner id: [(send time, channel)]}, {partner ids that are busy}):
+        the customers' ledger rows, created if missing and locked. A worker
+        never waits for another's customers: the other holds them until its
+        whole batch is committed (up to a batch of enrollments), and in
+        REPEATABLE READ a row that transaction then changed could not be
+        locked anyway. So each worker first claims its customers with a
+        transaction-level advisory lock taken without waiting (every writer
+        of the ledger does, so no two ever insert or lock the same row at
+        once); the customers another worker claimed, and those whose row
+        another worker changed after this worker's snapshot, are busy, and
+        tried again a minute later."""
         cr = self.env.cr
+        cr.execute(SQL(
+            "SELECT partner_id FROM unnest(%s::int[]) partner_id WHERE pg_try_advisory_xact_lock(%s, partner_id)",
+            partner_ids, LEDGER_LOCK))
+        claimed = sorted(partner_id for partner_id, in cr.fetchall())
+        busy = set(partner_ids) - set(claimed)
+        if not claimed:
+            return {}, busy
         insert = SQL(
             """INSERT INTO smb_journey_send_ledger (partner_id)
                SELECT partner_id FROM unnest(%s::int[]) partner_id ORDER BY partner_id
-               ON CONFLICT DO NOTHING""", partner_ids)
+               ON CONFLICT DO NOTHING""", claimed)
         select = SQL(
             """SELECT partner_id, sent_at, sent_via FROM smb_journey_send_ledger
-                WHERE partner_id = ANY(%s) ORDER BY partner_id FOR UPDATE SKIP LOCKED""", partner_ids)
+                WHERE partner_id = ANY(%s) ORDER BY partner_id FOR UPDATE NOWAIT""", claimed)
         try:
-            with cr.savepoint(flush=False), _no_lock_wait(cr):
+            with cr.savepoint(flush=False):
                 cr.execute(insert, log_exceptions=False)
                 cr.execute(select, log_exceptions=False)
-                ledger = {pid: list(zip(sent_at, sent_via, strict=True)) for pid, sent_at, sent_via in cr.fetchall()}
-                return ledger, set(partner_ids) - set(ledger)
+                return ({pid: list(zip(sent_at, sent_via, strict=True)) for pid, sent_at, sent_via in cr.fetchall()},
+                        busy)
         except (psycopg2.errors.TransactionRollbackError, psycopg2.errors.LockNotAvailable):
             pass
-        # another worker sent to some of them since our snapshot, or is
-        # inserting their rows: find which, customer by customer (rare: two
-        # workers on the same customers at once)
-        ledger, busy = {}, set()
-        for partner_id in partner_ids:
+        # another worker sent to some of them since our snapshot: find which,
+        # customer by customer (rare: two workers on the same customers at once)
+        ledger = {}
+        for partner_id in claimed:
             try:
-                with cr.savepoint(flush=False), _no_lock_wait(cr):
+                with cr.savepoint(flush=False):
                     cr.execute(SQL(
                         "INSERT INTO smb_journey_send_ledger (partner_id) VALUES (%s) ON CONFLICT DO NOTHING",
                         partner_id), log_exceptions=False)
@@ -157,18 +164,6 @@ class SmbJourneyStep(models.Model):
             except (psycopg2.errors.TransactionRollbackError, psycopg2.errors.LockNotAvailable):
                 busy.add(partner_id)
         return ledger, busy
-
-
-@contextmanager
-def _no_lock_wait(cr):
-    """Statements in this block fail with ``LockNotAvailable`` rather than
-    wait for a lock: an ``INSERT ... ON CONFLICT`` meeting a row another
-    transaction inserted and has not committed has no ``NOWAIT``. To be used
-    inside a savepoint (a failure rolls the setting back with it)."""
-    cr.execute(SQL("SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, TRUE)", LOCK_TIMEOUT))
-    previous = cr.fetchone()[0]
-    yield
-    cr.execute(SQL("SELECT set_config('lock_timeout', %s, TRUE)", previous))
 
 
 def _room_at(sends, limits, now):
