@@ -1,4 +1,4 @@
-"""Is an email open a person reading it, or a machine fetching its images?
+"""Is an email open (or a click) a person's, or a machine fetching its images (or links)?
 
 Two kinds of machines load the tracking pixel without anyone reading:
 
@@ -14,6 +14,10 @@ Two kinds of machines load the tracking pixel without anyone reading:
   every email through Apple's proxies, at delivery or later, with the bare
   user agent ``Mozilla/5.0`` and nothing else; no mail client sends that, nor
   an empty one. Scanners that name themselves are in ``MACHINE_AGENTS``.
+
+Clicks are judged by the same rules (``is_machine_open`` with the click's
+time and the user agent that followed the link): the scanners follow every
+link of a message on delivery too.
 
 Not machines: Gmail's ``GoogleImageProxy`` and Yahoo's ``YahooMailProxy``
 fetch the images when the reader opens the email (they only hide the

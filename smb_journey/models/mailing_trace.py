@@ -22,8 +22,10 @@ class MailingTrace(models.Model):
     @api.model
     def _smb_human_open_domain(self):
         """The traces a person opened: the one definition that journey
-        conditions, statistics and timing read. A click sets the open too
-        (mass_mailing) and clears the machine flag (``set_clicked``)."""
+        conditions, statistics and timing read. A person's click sets the
+        open too (mass_mailing) and clears the machine flag; a machine's click
+        is not recorded on the trace (``set_clicked``), so
+        ``links_click_datetime`` is always a person's click."""
         return Domain("open_datetime", "!=", False) & Domain("smb_machine_open", "=", False)
 
     def _smb_human_opened(self):
@@ -32,11 +34,11 @@ class MailingTrace(models.Model):
 
     def set_opened(self, domain=None):
         """Flag machine opens (``lib/machine_opens.py``): the tracking pixel
-        passes the user agent that fetched it; an open through a reply or a
-        click has none and is judged on its time only. A reader's open after
+        and the links' redirects pass the user agent that fetched them; an
+        open through a reply has none and is judged on its time only. A reader's open after
         a machine's turns the trace into a real open, at the reader's time."""
         traces = self + (self.search(domain) if domain else self.browse())
-        machine_agent = machine_opens.is_machine_agent(self.env.context.get("smb_open_user_agent"))
+        machine_agent = machine_opens.is_machine_agent(self.env.context.get("smb_tracking_user_agent"))
         fresh = traces.filtered(lambda t: t.trace_status not in ("open", "reply"))
         flagged = traces.filtered(lambda t: t.smb_machine_open and t.trace_status == "open")
         super(MailingTrace, traces).set_opened()
@@ -55,10 +57,21 @@ class MailingTrace(models.Model):
         return traces
 
     def set_clicked(self, domain=None):
-        """A click is a person's: an open flagged as a machine's becomes real."""
-        traces = super().set_clicked(domain=domain)
-        traces.filtered("smb_machine_open").write({"smb_machine_open": False})
-        traces._smb_journey_engaged()
+        """A person's click makes an open flagged as a machine's real. A
+        machine's click (``lib/machine_opens.py``: within seconds of sending,
+        or from a scanner's user agent, as the link's redirect passes it) is
+        not the trace's click: the link tracker keeps its click (Odoo's
+        figures per link), but the trace's click time stays empty, so no
+        journey, rate, send hour or churn score takes it for the customer's."""
+        traces = self + (self.search(domain) if domain else self.browse())
+        agent = self.env.context.get("smb_tracking_user_agent")
+        now = fields.Datetime.now()
+        machine = traces.filtered(lambda t: machine_opens.is_machine_open(t.sent_datetime, now, agent))
+        clicked = traces - machine
+        if clicked:
+            super(MailingTrace, clicked).set_clicked()
+            clicked.filtered("smb_machine_open").write({"smb_machine_open": False})
+            clicked._smb_journey_engaged()
         return traces
 
     def _smb_journey_engaged(self):

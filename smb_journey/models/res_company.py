@@ -58,9 +58,9 @@ class ResCompany(models.Model):
     smb_quiet_end = fields.Float("Quiet Until", default=8.0)
     smb_frequency_cap = fields.Boolean(
         "Frequency Cap",
-        help="At most so many marketing journey emails per customer within a rolling window, across all "
-        "journeys (the rules in Configuration > Frequency Caps). What the cap holds back waits or is skipped, "
-        "as each journey says.")
+        help="At most so many marketing journey messages per customer within a rolling window, across all "
+        "journeys, per channel (emails, text messages) or for all messages together, as each rule in "
+        "Configuration > Frequency Caps says. What the cap holds back waits or is skipped, as each journey says.")
     smb_best_hour = fields.Integer(
         "Shop's Best Send Hour", readonly=True, default=-1,
         help="The hour of the day (customers' local time) at which customers open most, from the nightly "

@@ -216,10 +216,16 @@ class SmbChurnRun(models.Model):
 
     def _signals(self, company, now):
         """The addon's own signals as of any cutoff: journey email opens and
-        clicks, and abandoned carts, in the 90 days before it."""
+        clicks by the customer (not a mail scanner's), and abandoned carts, in
+        the 90 days before it."""
         self.env["mailing.trace"].flush_model()
         events = {}
-        for name, column in (("opens_90d", "open_datetime"), ("clicks_90d", "links_click_datetime")):
+        # a person's opens only (mailing.trace._smb_human_open_domain); a
+        # machine's click is never recorded on the trace (set_clicked)
+        for name, column, person in (
+            ("opens_90d", "open_datetime", SQL("NOT COALESCE(t.smb_machine_open, FALSE)")),
+            ("clicks_90d", "links_click_datetime", SQL("TRUE")),
+        ):
             rows = self.env.execute_query(SQL(
                 """
                 SELECT p.commercial_partner_id, (t.%s::date - DATE '1970-01-01')
@@ -227,9 +233,9 @@ class SmbChurnRun(models.Model):
                   JOIN mailing_mailing m ON m.id = t.mass_mailing_id
                   JOIN smb_journey_step s ON s.mailing_id = m.id
                   JOIN res_partner p ON p.id = t.res_id
-                 WHERE t.model = 'res.partner' AND t.%s IS NOT NULL AND s.company_id = %s AND t.%s < %s
+                 WHERE t.model = 'res.partner' AND t.%s IS NOT NULL AND %s AND s.company_id = %s AND t.%s < %s
                 """,
-                SQL.identifier(column), SQL.identifier(column), company.id, SQL.identifier(column), now,
+                SQL.identifier(column), SQL.identifier(column), person, company.id, SQL.identifier(column), now,
             ))
             events[name] = np.asarray(rows, dtype=float).reshape(-1, 2)
         rows = self.env.execute_query(SQL(

@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from .smb_journey_conversion import DELIVERED
+
 # counts of mailing.trace statuses, as mailing.mailing._compute_statistics reads them
 MAIL_COUNTS = ("queued", "sent", "delivered", "opened", "machine_opened", "clicked", "replied", "bounced", "failed",
                "reachable")
@@ -93,7 +95,9 @@ class SmbJourneyStatisticsMixin(models.AbstractModel):
                 # yet ('pending' is an SMS the provider accepted: sent, counted below)
                 "queued": get("outgoing", 0) + get("process", 0),
                 "sent": sent[mailing_id],
-                "delivered": get("sent", 0) + get("open", 0) + get("reply", 0),
+                # as conversions credit them: an SMS the provider accepted is delivered
+                # (many providers send no delivery report); emails are never 'pending'
+                "delivered": sum(get(status, 0) for status in DELIVERED),
                 # a machine open is no open (``mailing.trace._smb_human_open_domain``)
                 "opened": get("open", 0) - machine.get(mailing_id, 0) + get("reply", 0),
                 "machine_opened": machine.get(mailing_id, 0),

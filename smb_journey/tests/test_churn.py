@@ -367,3 +367,22 @@ class TestChurnJourneys(TransactionCase):
         self.assertRecordValues(activity, [{"user_id": manager.id, "summary": "Call them",
                                             "date_deadline": date(2026, 3, 5)}])
         self.assertEqual(journey.enrollment_ids.log_ids.filtered(lambda l: l.outcome == "done").reason, "activity")
+
+    def test_signals_count_the_customers_opens_not_a_mail_scanners(self):
+        step = self.journey().step_ids
+        self.assertTrue(step.mailing_id)
+        sent = datetime(2026, 2, 1, 9, 0)
+
+        def trace(partner, **vals):
+            return self.env["mailing.trace"].create(dict({
+                "model": "res.partner", "res_id": partner.id, "mass_mailing_id": step.mailing_id.id,
+                "trace_type": "mail", "email": partner.email, "trace_status": "open", "sent_datetime": sent,
+                "open_datetime": sent + timedelta(hours=1)}, **vals))
+
+        trace(self.valuable)  # read
+        trace(self.valuable, links_click_datetime=sent + timedelta(hours=1))  # read and clicked
+        trace(self.small, smb_machine_open=True, open_datetime=sent)  # a scanner's open at delivery
+        now = datetime(2026, 2, 10)
+        signals = self.env["smb.churn.run"]._signals(self.company, now)((date(2026, 2, 10) - date(1970, 1, 1)).days)
+        self.assertEqual(signals["opens_90d"], {self.valuable.id: 2})
+        self.assertEqual(signals["clicks_90d"], {self.valuable.id: 1})

@@ -186,9 +186,11 @@ class TestSplit(JourneyCase):
             self.run_engine()
         self.assertEqual(built, [])
         self.assertEqual(self.split.split_started_at, T0, "the first customer reached the split")
-        self.deliver(self.mails(self.variant_emails["a"]) | self.mails(self.variant_emails["b"]))
-        self.env["mailing.trace"].search([("mass_mailing_id", "=", self.variant_emails["a"].mailing_id.id)],
-                                         limit=1).set_clicked()
+        with freeze_time(T0):
+            self.deliver(self.mails(self.variant_emails["a"]) | self.mails(self.variant_emails["b"]))
+        with freeze_time(T0 + timedelta(hours=1)):  # a reader's click, not a link scanner's at delivery
+            self.env["mailing.trace"].search([("mass_mailing_id", "=", self.variant_emails["a"].mailing_id.id)],
+                                             limit=1).set_clicked()
         with freeze_time(T0 + timedelta(days=6, hours=23)), self.reports_built() as built:
             self.ab.enroll(later[:2])
             self.run_engine()

@@ -385,8 +385,8 @@ class TestMachineOpens(MoreStepsCase):
         with freeze_time(T0 + timedelta(seconds=1)):
             scanned.set_opened()
         with freeze_time(T0 + timedelta(hours=1)):
-            proxied.with_context(smb_open_user_agent="Mozilla/5.0").set_opened()
-            read.with_context(smb_open_user_agent=READER).set_opened()
+            proxied.with_context(smb_tracking_user_agent="Mozilla/5.0").set_opened()
+            read.with_context(smb_tracking_user_agent=READER).set_opened()
         self.assertEqual((scanned.smb_machine_open, proxied.smb_machine_open, read.smb_machine_open),
                          (True, True, False))
         Trace = self.env["mailing.trace"]
@@ -406,7 +406,7 @@ class TestMachineOpens(MoreStepsCase):
 
         # the reader opens later, the scanned one clicks: both become real opens
         with freeze_time(T0 + timedelta(hours=2)):
-            proxied.with_context(smb_open_user_agent=READER).set_opened()
+            proxied.with_context(smb_tracking_user_agent=READER).set_opened()
             scanned.set_opened()  # a click opens then clicks (link_tracker)
             scanned.set_clicked()
         self.assertFalse(proxied.smb_machine_open)
@@ -443,3 +443,45 @@ class TestMachineOpenPixel(MoreStepsCase, HttpCase):
         self.env.invalidate_all()
         self.assertEqual((proxied.trace_status, proxied.smb_machine_open), ("open", True))
         self.assertEqual((read.trace_status, read.smb_machine_open), ("open", False))
+
+    def test_a_link_scanner_click_is_not_the_customers(self):
+        """Safe Links follows every link of the email as it is delivered: the
+        link tracker counts the click, but the trace gets neither a person's
+        open nor a click; the reader's own click, later, is both."""
+        journey = self.make_journey([
+            {"name": "Hello", "step_type": "email", "subject": "Hello",
+             "body_html": '<p>Hi <a href="https://shop.example.com/new">new</a></p>'},
+            {"name": "Clicked?", "step_type": "wait_event", "event_type": "clicked",
+             "event_timeout_amount": 2, "event_timeout_unit": "days"}])
+        journey.action_start()
+        journey.enroll(self.customers[:2])
+        self.run_engine()
+        hello = journey.step_ids.sorted("sequence")[0]
+        self.deliver(self.mails(hello))
+        scanned, fast = self.env["mailing.trace"].search([("mass_mailing_id", "=", hello.mailing_id.id)])
+        code = self.env["link.tracker"].search([("mass_mailing_id", "=", hello.mailing_id.id)]).code
+        self.assertTrue(code)
+        scanned.sent_datetime = datetime.now() - timedelta(minutes=1)
+        fast.sent_datetime = datetime.now()  # a click within two seconds of sending: a scanner's, whoever it says
+        for trace, agent in ((scanned, "Mozilla/5.0 (compatible; Microsoft SafeLinks)"), (fast, READER)):
+            response = self.url_open(f"/r/{code}/m/{trace.id}", headers={"User-Agent": agent}, allow_redirects=False)
+            self.assertEqual(response.status_code, 301)
+        self.env.invalidate_all()
+        clicks = self.env["link.tracker.click"].search([("mailing_trace_id", "in", (scanned | fast).ids)])
+        self.assertEqual(len(clicks), 2, "Odoo's link statistics keep every click")
+        for trace in (scanned, fast):
+            self.assertEqual((trace.trace_status, trace.smb_machine_open, trace.links_click_datetime),
+                             ("open", True, False))
+        self.assertEqual((hello.clicked_count, hello.opened_count, hello.machine_opened_count), (0, 0, 2))
+        waiting = journey.enrollment_ids
+        self.assertEqual(waiting.mapped("hold_reason"), ["awaiting_event"] * 2)
+        self.assertTrue(all(e.due_at > datetime.now() + timedelta(minutes=5) for e in waiting), "nobody woken")
+
+        # the reader follows the link a minute later
+        fast.sent_datetime = datetime.now() - timedelta(minutes=1)
+        self.url_open(f"/r/{code}/m/{fast.id}", headers={"User-Agent": READER}, allow_redirects=False)
+        self.env.invalidate_all()
+        self.assertEqual((fast.smb_machine_open, bool(fast.links_click_datetime)), (False, True))
+        self.assertEqual((hello.clicked_count, hello.opened_count, hello.machine_opened_count), (1, 1, 1))
+        woken = waiting.filtered(lambda e: e.partner_id.id == fast.res_id)
+        self.assertLessEqual(woken.due_at, datetime.now())

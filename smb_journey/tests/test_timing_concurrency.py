@@ -73,12 +73,13 @@ class TestConcurrentFrequencyCap(ConcurrentCase):
 
     def test_two_workers_send_each_customer_one_email(self):
         original = CapStep._lock_ledger
-        busy = []
+        busy, calls = [], []
 
         def slow_lock(records, partner_ids):
             locked = original(records, partner_ids)
             busy.append(len(locked[1]))
-            time.sleep(0.3)  # hold the customers' rows while the other worker wants them
+            calls.append((len(locked[1]), time.monotonic()))
+            time.sleep(1)  # hold the customers' rows while the other worker wants them
             return locked
 
         start = datetime.now()
@@ -86,6 +87,8 @@ class TestConcurrentFrequencyCap(ConcurrentCase):
             processed = self._in_threads(lambda env: env["smb.journey.enrollment"]._process_due_batch()[0])
         self.assertEqual(sum(processed), 2 * N, f"each worker took a journey: {processed}")
         self.assertEqual(sorted(busy), [0, N], "the second worker met the customers the first one held")
+        (__, held_at), (__, met_at) = sorted(calls)
+        self.assertLess(met_at - held_at, 1, "it did not wait for the first worker's batch to end")
         self.assertEqual(set(self._emails_per_customer().values()), {1}, "exactly one email per customer")
         # the next passes, from fresh snapshots: the cap holds, the held ones wait 16 hours
         with freeze_time(datetime.now() + timedelta(minutes=2)):

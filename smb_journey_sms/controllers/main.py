@@ -1,9 +1,16 @@
+from odoo import http
 from odoo.http import request
 
 from odoo.addons.mass_mailing_sms.controllers.main import MailingSMSController
+from odoo.addons.smb_journey.controllers.tracking import pass_user_agent
 
 
 class JourneySMSController(MailingSMSController):
+
+    @http.route()
+    def sms_short_link_redirect(self, code, sms_id_int, **post):
+        pass_user_agent()
+        return super().sms_short_link_redirect(code, sms_id_int, **post)
 
     def _check_trace(self, mailing_id, trace_code):
         """A journey SMS's opt-out link names the step's tracking mailing,

@@ -13,6 +13,7 @@ except ImportError:
     phonenumbers = None
 
 T0 = datetime(2026, 3, 2, 9, 0)
+PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
 
 
 @tagged("post_install", "-at_install")
@@ -55,11 +56,21 @@ class TestSmsStep(SmsJourneyCase):
             self.assertEqual(trace_ann.trace_status, "pending", "accepted by IAP")
             self.assertTrue(trace_ann.sent_datetime)
             self.assertEqual(
-                (self.step_text.queued_count, self.step_text.sent_count, self.step_text.delivered_count), (0, 2, 0))
+                (self.step_text.queued_count, self.step_text.sent_count, self.step_text.delivered_count), (0, 2, 2),
+                "accepted by IAP is delivered, as conversions credit it: no delivery report may ever come")
 
-            # Ann follows the link: her click is counted on her trace, and her step's statistics
-            short = urlparse(re.search(r"\S+/r/\S+", sms_ann.body).group(0)).path
-            response = self.url_open(short, allow_redirects=False)
+        # a scanner following the link is not Ann's click (the link tracker counts it)
+        short = urlparse(re.search(r"\S+/r/\S+", sms_ann.body).group(0)).path
+        with freeze_time(T0 + timedelta(minutes=1)):
+            response = self.url_open(short, allow_redirects=False, headers={"User-Agent": "Proofpoint URL Defense"})
+            self.assertEqual(response.status_code, 301)
+            self.env.invalidate_all()
+            self.assertEqual(len(self.env["link.tracker.click"].search([("mailing_trace_id", "=", trace_ann.id)])), 1)
+            self.assertFalse(trace_ann.links_click_datetime)
+            self.assertEqual(self.step_text.clicked_count, 0)
+
+            # Ann follows the link on her phone: her click is counted on her trace, and her step's statistics
+            response = self.url_open(short, allow_redirects=False, headers={"User-Agent": PHONE})
             self.assertEqual(response.status_code, 301)
             self.env.invalidate_all()
             self.assertTrue(trace_ann.links_click_datetime)
@@ -67,9 +78,12 @@ class TestSmsStep(SmsJourneyCase):
             self.assertEqual((self.step_text.clicked_count, self.step_text.click_rate), (1, 50.0))
             self.assertEqual(self.sms_journey.clicked_count, 1)
 
-            # the delivery report of Bob's SMS
+            # the delivery reports: Bob's SMS reached him, Ann's number turned out dead
             trace_bob.sms_tracker_ids._action_update_from_sms_state("sent")
-            self.assertEqual(self.step_text.delivered_count, 1)
+            trace_ann.sms_tracker_ids._action_update_from_sms_state("error", failure_type="sms_number_format")
+            self.assertEqual((trace_bob.trace_status, trace_ann.trace_status), ("sent", "error"))
+            self.step_text.invalidate_recordset()
+            self.assertEqual((self.step_text.delivered_count, self.step_text.failed_count), (1, 1))
 
     def test_order_after_the_sms_is_credited_to_it(self):
         with freeze_time(T0):
@@ -207,3 +221,50 @@ class TestSmsStep(SmsJourneyCase):
         self.assertTrue(step.sends_messages)
         self.assertFalse(step.tracks_opens, "a text message is not opened: no open numbers on its box or tab")
         self.assertFalse(step.diagram_info["opens"])
+
+    def test_frequency_cap_counts_each_channel_apart(self):
+        """The shipped rules count emails: a text does not use up the day's
+        email, nor an email the text's. A rule for all messages counts both,
+        and a rule for text messages only texts."""
+        self.sms_journey.company_id.write({"smb_frequency_cap": True, "smb_quiet_hours": False})
+        Rule = self.env["smb.journey.frequency.rule"]
+        shipped = Rule.search([])
+        self.assertEqual(set(shipped.mapped("channel")), {"mail"})
+        news = self.env["smb.journey"].create({
+            "name": "News", "trigger": "manual", "reentry": "always", "volume_limit": 0,
+            "step_ids": [(0, 0, {"name": "News", "step_type": "email", "subject": "News", "body_html": "<p>New</p>"})],
+        })
+        news.action_start()
+
+        def emails():
+            return self.env["mail.mail"].search_count([("mailing_id", "=", news.step_ids.mailing_id.id)])
+
+        with freeze_time(T0):
+            self.sms_journey.action_start()
+            sms_enrollment = self.sms_journey.enroll(self.customer)
+            self.run_engine()
+            self.assertEqual(len(self.sms_of(self.step_text)), 1)
+        with freeze_time(T0 + timedelta(hours=1)):
+            news.enroll(self.customer)
+            self.run_engine()
+            self.assertEqual(emails(), 1, "the text used none of the emails' 1 per 16 h")
+
+        # one budget for every message: the text and the email fill 2 per 16 h
+        shipped.active = False
+        all_messages = Rule.create({"channel": "all", "max_messages": 2, "window_hours": 16})
+        with freeze_time(T0 + timedelta(hours=2)):
+            held = news.enroll(self.customer)
+            self.run_engine()
+            self.assertEqual(emails(), 1)
+            self.assertEqual((held.hold_reason, held.due_at), ("frequency_cap", T0 + timedelta(hours=16)),
+                             "until the text leaves the window")
+
+        # texts' own budget: 1 per 48 h holds the second text, not the email
+        all_messages.active = False
+        Rule.create({"channel": "sms", "max_messages": 1, "window_hours": 48})
+        with freeze_time(T0 + timedelta(days=1, minutes=1)):
+            self.run_engine()
+            self.assertEqual(emails(), 2)
+            self.assertFalse(self.sms_of(self.step_again))
+            self.assertEqual((sms_enrollment.step_id, sms_enrollment.hold_reason, sms_enrollment.due_at),
+                             (self.step_again, "frequency_cap", T0 + timedelta(hours=48)))
