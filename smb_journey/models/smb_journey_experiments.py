@@ -61,11 +61,14 @@ class SmbJourney(models.Model):
         """Draw the control group among the customers who just entered: one
         UPDATE for the batch, nothing when the journey has no holdout. A
         customer enrolled by hand (the enrol wizard, a server action) was
-        chosen on purpose: never held out, and left out of the report."""
+        chosen on purpose: never held out, and left out of the report. The
+        draw is per customer account, as the report counts: the contacts of
+        one company are all in the same group."""
         enrollments = super()._enroll_pairs(pairs, lead=lead, manual=manual)
         percent = self.holdout_percent
         if enrollments and percent and not manual:
-            held = [e.id for e in enrollments if experiments.held_out(percent, self.id, e.partner_id.id)]
+            held = [e.id for e in enrollments
+                    if experiments.held_out(percent, self.id, e.partner_id.commercial_partner_id.id)]
             if held:
                 self.env.execute_query(SQL(
                     "UPDATE smb_journey_enrollment SET held_out = TRUE WHERE id = ANY(%s)", held))

@@ -419,6 +419,16 @@ class TestHoldout(JourneyCase):
         self.assertEqual(numbers[False], (1, 1, 120.0, 14400.0))
         self.assertEqual(numbers[True], (1, 1, 120.0, 14400.0))
 
+    def test_the_contacts_of_one_company_are_in_one_group(self):
+        company = self.env["res.partner"].create({"name": "Desk & Co", "is_company": True})
+        contacts = self.env["res.partner"].create([
+            {"name": f"Desk {i}", "email": f"desk{i}@example.com", "parent_id": company.id} for i in range(6)])
+        self.journey.holdout_percent = 50
+        self.journey.action_start()
+        enrollments = self.journey._enroll_pairs([(p, None) for p in contacts])
+        self.assertEqual(len(set(enrollments.mapped("held_out"))), 1, "the account is drawn, not each contact")
+        self.assertEqual(enrollments[0].held_out, experiments.held_out(50, self.journey.id, company.id))
+
     def test_customers_enrolled_by_hand_are_never_held_out(self):
         """A salesperson who enrols a customer wants them to get the journey:
         no draw, and the report (a comparison of drawn groups) leaves them out."""
