@@ -2,14 +2,12 @@ import logging
 from collections import defaultdict
 from datetime import timedelta
 
-import psycopg2.errors
-
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL, format_date
 
-from odoo.addons.smb_journey.tools import vocabulary
+from odoo.addons.smb_journey.tools import locking, vocabulary
 
 from .smb_journey_step import POSTPONED, StepResult
 
@@ -188,25 +186,9 @@ class SmbJourneyEnrollment(models.Model):
 
     @api.model
     def _lock_due(self, domain, limit):
-        """The first ``limit`` due enrollments that no other worker holds, locked.
-
-        The search itself skips locked rows (``FOR NO KEY UPDATE SKIP
-        LOCKED``), so a second worker takes the next batch instead of finding
-        the first one taken. Returns None when a row changed since our
-        snapshot: REPEATABLE READ refuses to lock it (serialization failure),
-        and it must not run from stale data.
-        """
-        query = self._search(domain, order="due_at, id", limit=limit)
-        sql = SQL("%s FOR NO KEY UPDATE OF %s SKIP LOCKED", query.select(), SQL.identifier(self._table))
-        self.env.flush_query(sql)
-        cr = self.env.cr
-        try:
-            with cr.savepoint(flush=False):
-                cr.execute(sql, log_exceptions=False)
-                ids = [row[0] for row in cr.fetchall()]
-        except psycopg2.errors.SerializationFailure:
-            return None
-        return self.browse(ids)
+        """The first ``limit`` due enrollments that no other worker holds,
+        locked; None when one changed since our snapshot (tools/locking.py)."""
+        return locking.lock_next(self, domain, "due_at, id", limit)
 
     def _wake_engine_jobs(self):
         """More is due (or this call met a stale snapshot): trigger every other active engine job

@@ -311,8 +311,42 @@ class SmbJourneyStep(models.Model):
         return ["name", "step_type"]
 
     def _sync_mailing(self):
-        """Keep the tracking mailing of the steps that send messages (extended
-        per channel); returns it for one step."""
+        """Keep one technical ``mailing.mailing`` per step that sends messages,
+        of the step's channel (its traces, link tracking and statistics);
+        returns it for one step. It is archived so the marketing apps' lists
+        show only real campaigns (their "Journey" filters find them). A step
+        changed to another channel keeps its old mailing's traces and gets a
+        mailing of the new one. What a channel's mailing shows comes from
+        ``_mailing_vals_<channel>()``."""
+        Mailing = self.env["mailing.mailing"].sudo()  # sudo: technical record owned by the step
+        partner_model = self.env["ir.model"]._get_id("res.partner")
+        for step in self:
+            channel = step._type().mailing_type
+            if not channel:
+                continue
+            vals = {
+                "name": f"[{step.journey_id.name}] {step.name}",
+                "campaign_id": step.journey_id._ensure_utm_campaign().id,
+                "user_id": step.journey_id.user_id.id,
+                "active": False,
+                **getattr(step, f"_mailing_vals_{channel}")(),
+            }
+            if step.mailing_id.mailing_type == channel:
+                mailing = step.mailing_id.sudo().with_context(active_test=False)
+                changed = {k: v for k, v in vals.items() if mailing[k] != (
+                    mailing[k].browse(v) if isinstance(mailing[k], models.BaseModel) else v)}
+                if changed:
+                    mailing.write(changed)
+            else:
+                step.mailing_id = Mailing.create(dict(
+                    vals,
+                    mailing_type=channel,
+                    mailing_model_id=partner_model,
+                    mailing_domain="[('id', '=', 0)]",
+                    smb_journey_step_id=step.id,
+                    state="done",
+                    sent_date=fields.Datetime.now(),
+                ))
         return self.mailing_id[:1]
 
     # ------------------------------------------------------------

@@ -294,43 +294,10 @@ class SmbJourneyStep(models.Model):
             '<a href="{{ unsubscribe_url }}" style="color:#6b7280;">%s</a></p>') % self.env._("Unsubscribe")
         return Markup(body) + footer
 
-    def _sync_mailing(self):
-        """Keep one technical ``mailing.mailing`` per email step (for traces,
-        link tracking and mass_mailing's statistics); returns it for one step.
-        It is archived so Email Marketing's lists show only real campaigns
-        (its "Journey Emails" filter finds them), and its subject reads
-        without template code."""
-        Mailing = self.env["mailing.mailing"].sudo()  # sudo: technical record owned by the step
-        partner_model = self.env["ir.model"]._get_id("res.partner")
-        for step in self.filtered(lambda s: s._type().mailing_type == "mail"):
-            campaign = step.journey_id._ensure_utm_campaign()
-            vals = {
-                "subject": _readable_subject(step.subject) or step.name,
-                "email_from": step._email_from(),
-                "name": f"[{step.journey_id.name}] {step.name}",
-                "campaign_id": campaign.id,
-                "user_id": step.journey_id.user_id.id,
-                "active": False,
-            }
-            # a step of another channel made an email keeps that mailing's traces, and gets an email one
-            if step.mailing_id.mailing_type == "mail":
-                mailing = step.mailing_id.sudo().with_context(active_test=False)
-                changed = {k: v for k, v in vals.items() if mailing[k] != (
-                    mailing[k].browse(v) if isinstance(mailing[k], models.BaseModel) else v)}
-                if changed:
-                    mailing.write(changed)
-            else:
-                step.mailing_id = Mailing.create(dict(
-                    vals,
-                    mailing_type="mail",
-                    mailing_model_id=partner_model,
-                    mailing_domain="[('id', '=', 0)]",
-                    smb_journey_step_id=step.id,
-                    state="done",
-                    sent_date=fields.Datetime.now(),
-                ))
-        return self.mailing_id[:1]
-
+    def _mailing_vals_mail(self):
+        """What the email step's tracking mailing shows (see ``_sync_mailing``):
+        its subject as read without template code, and its sender."""
+        return {"subject": _readable_subject(self.subject) or self.name, "email_from": self._email_from()}
 
 
 def _readable_subject(subject):

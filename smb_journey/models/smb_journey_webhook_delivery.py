@@ -4,12 +4,10 @@ import time
 import uuid
 from datetime import timedelta
 
-import psycopg2
-
 from odoo import api, fields, models
-from odoo.tools import SQL
 
 from odoo.addons.smb_journey.lib import webhook
+from odoo.addons.smb_journey.tools import locking
 
 _logger = logging.getLogger(__name__)
 
@@ -154,18 +152,8 @@ class SmbJourneyWebhookDelivery(models.Model):
     @api.model
     def _lock_due(self, domain, limit):
         """The next ``limit`` due calls that no other worker holds, locked;
-        None when one changed since this transaction's snapshot."""
-        query = self._search(domain, order="next_try_at, id", limit=limit)
-        sql = SQL("%s FOR NO KEY UPDATE OF %s SKIP LOCKED", query.select(), SQL.identifier(self._table))
-        self.env.flush_query(sql)
-        cr = self.env.cr
-        try:
-            with cr.savepoint(flush=False):
-                cr.execute(sql, log_exceptions=False)
-                ids = [row[0] for row in cr.fetchall()]
-        except psycopg2.errors.SerializationFailure:
-            return None
-        return self.browse(ids)
+        None when one changed since this transaction's snapshot (tools/locking.py)."""
+        return locking.lock_next(self, domain, "next_try_at, id", limit)
 
     def _claim(self):
         """Count this try before it is made, and schedule the next one as if

@@ -209,38 +209,11 @@ class SmbJourneyStep(models.Model):
             result.append(body)
         return result
 
-    def _sync_mailing(self):
-        """Keep one technical SMS ``mailing.mailing`` per SMS step, as the
-        email step does for its emails: archived, so SMS Marketing's lists
-        show only real campaigns."""
-        res = super()._sync_mailing()
-        Mailing = self.env["mailing.mailing"].sudo()  # sudo: technical record owned by the step
-        partner_model = self.env["ir.model"]._get_id("res.partner")
-        for step in self.filtered(lambda s: s._type().mailing_type == "sms"):
-            vals = {
-                "subject": f"[{step.journey_id.name}] {step.name}",
-                "name": f"[{step.journey_id.name}] {step.name}",
-                "body_plaintext": step.sms_body or "",
-                "campaign_id": step.journey_id._ensure_utm_campaign().id,
-                "user_id": step.journey_id.user_id.id,
-                "active": False,
-            }
-            # a step that was an email keeps its email mailing's traces, and gets an SMS one
-            if step.mailing_id.mailing_type == "sms":
-                mailing = step.mailing_id.sudo().with_context(active_test=False)
-                changed = {k: v for k, v in vals.items() if mailing[k] != (
-                    mailing[k].browse(v) if isinstance(mailing[k], models.BaseModel) else v)}
-                if changed:
-                    mailing.write(changed)
-            else:
-                step.mailing_id = Mailing.create(dict(
-                    vals,
-                    mailing_type="sms",
-                    mailing_model_id=partner_model,
-                    mailing_domain="[('id', '=', 0)]",
-                    sms_allow_unsubscribe=True,
-                    smb_journey_step_id=step.id,
-                    state="done",
-                    sent_date=fields.Datetime.now(),
-                ))
-        return res or self.mailing_id[:1]
+    def _mailing_vals_sms(self):
+        """What the SMS step's tracking mailing shows (see ``_sync_mailing``),
+        with SMS Marketing's opt-out link allowed."""
+        return {
+            "subject": f"[{self.journey_id.name}] {self.name}",
+            "body_plaintext": self.sms_body or "",
+            "sms_allow_unsubscribe": True,
+        }
