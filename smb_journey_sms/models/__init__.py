@@ -2,6 +2,5 @@ from . import smb_journey_step
 from . import smb_journey_enrollment
 from . import smb_journey
 from . import phone_blacklist
-from . import res_partner
 from . import mail_mail
 from . import smb_journey_frequency_rule
