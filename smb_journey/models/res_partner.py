@@ -216,6 +216,7 @@ class ResPartner(models.Model):
         for partner in self:
             partner.smb_enrollment_count = counts.get(partner, 0)
 
+    @api.depends_context("uid", "allowed_company_ids")
     def _compute_smb_active_journey_ids(self):
         """With the reader's rights: a salesperson sees the journeys of the
         customers their Sales rights show them."""

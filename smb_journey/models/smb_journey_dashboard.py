@@ -193,7 +193,8 @@ class SmbJourney(models.Model):
             "link": self._dashboard_link(
                 "smb_journey.smb_journey_log_action",
                 self._dashboard_period_name(_("Messages"), current_start, current_end),
-                [("outcome", "=", "sent"), *self._dashboard_range("date", current_start, current_end)],
+                # the messages counted: those that left the queue in the period
+                [("outcome", "=", "sent"), *self._dashboard_range("sent_datetime", current_start, current_end)],
                 {"pivot_measures": ["__count", "revenue"]}, "pivot"),
         }, {
             "key": "revenue_per_recipient", "label": _("Revenue per Recipient"), "monetary": True,
