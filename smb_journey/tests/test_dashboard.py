@@ -1,7 +1,8 @@
 from datetime import datetime, timedelta
 
+from odoo import fields
 from odoo.exceptions import AccessError
-from odoo.tests import freeze_time, new_test_user, tagged
+from odoo.tests import HttpCase, freeze_time, new_test_user, tagged
 
 from .common import JourneyCase
 
@@ -327,3 +328,66 @@ class TestDashboard(JourneyCase):
         account = self.env["res.partner"].create({"name": "Eve's Shop", "is_company": True, "user_id": self.seller.id})
         eve.parent_id = account
         self.assertEqual(account.with_user(self.seller).smb_active_journey_ids, self.journey)
+
+
+@tagged("post_install", "-at_install")
+class TestDashboardUi(HttpCase):
+    """The dashboard in the browser: yesterday two customers got the tour
+    journey's email, one bought for 200; a customer of the salesperson is
+    at high risk, in Silver since two days, and in the journey."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        company = cls.env.company
+        product = cls.env["product.product"].create({
+            "name": "Tour mug", "type": "consu", "list_price": 40.0, "invoice_policy": "order", "taxes_id": [(5,)]})
+        groups = "sales_team.group_sale_salesman,smb_journey.group_journey_user"
+        cls.seller = new_test_user(cls.env, "tour_dash_seller", groups=groups)
+        colleague = new_test_user(cls.env, "tour_dash_colleague", groups=groups)
+        buyer, reader, risky, __ = cls.env["res.partner"].create([
+            {"name": "Tour Buyer", "email": "buyer@example.com"},
+            {"name": "Tour Reader", "email": "reader@example.com"},
+            {"name": "Risky Tour Customer", "email": "risky@example.com", "user_id": cls.seller.id},
+            {"name": "Colleague Tour Customer", "email": "colleague@example.com", "user_id": colleague.id},
+        ])
+        journey = cls.env["smb.journey"].create({
+            "name": "Dashboard Tour Journey", "trigger": "manual",
+            "step_ids": [(0, 0, {"name": "Tour hello", "step_type": "email", "subject": "Hi",
+                                 "body_html": "<p>Hi</p>"})],
+        })
+        journey.action_start()
+        now = fields.Datetime.now()
+        with freeze_time(now - timedelta(days=1)):
+            journey.enroll(buyer | reader)
+            cls.env["smb.journey.enrollment"].run_engine()
+            mails = cls.env["mail.mail"].search([("mailing_id", "=", journey.step_ids.mailing_id.id)])
+            mails.mailing_trace_ids.set_sent()  # what mass_mailing does once the server took them
+            mails.write({"state": "sent"})
+        with freeze_time(now - timedelta(hours=20)):
+            order = cls.env["sale.order"].create({
+                "partner_id": buyer.id, "order_line": [(0, 0, {"product_id": product.id, "product_uom_qty": 5})]})
+            order.action_confirm()
+            cls.env["smb.journey.event"].process_pending()
+        journey.enroll(risky)
+        silver = cls.env.ref("smb_journey.smb_loyalty_tier_silver")
+        key = str(company.id)
+        # what the nightly scoring and the tier recompute write (in SQL)
+        cls.env.cr.execute(
+            "UPDATE res_partner SET smb_churn_band = jsonb_build_object(%s, 'high'), "
+            "smb_churn_score = jsonb_build_object(%s, 0.82), smb_clv = jsonb_build_object(%s, 640.0), "
+            "smb_tier_id = jsonb_build_object(%s, %s) WHERE id = %s",
+            [key, key, key, key, silver.id, risky.id])
+        cls.env["smb.loyalty.tier.history"].create({
+            "partner_id": risky.id, "company_id": company.id, "change": "upgrade", "source": "order",
+            "from_tier_id": cls.env.ref("smb_journey.smb_loyalty_tier_bronze").id, "to_tier_id": silver.id,
+            "date": now - timedelta(days=2)})
+        cls.env.invalidate_all()
+
+    def test_manager_reads_the_dashboard_and_clicks_through(self):
+        self.start_tour("/odoo/action-smb_journey.smb_journey_dashboard_action", "smb_journey_dashboard_tour",
+                        login="admin")
+
+    def test_salesperson_opens_my_customers(self):
+        self.start_tour("/odoo", "smb_journey_my_customers_tour", login=self.seller.login)

@@ -4,6 +4,7 @@ import { registry } from "@web/core/registry";
 import { KeepLast } from "@web/core/utils/concurrency";
 import { useService } from "@web/core/utils/hooks";
 import { formatInteger, formatMonetary } from "@web/views/fields/formatters";
+import { useSetupAction } from "@web/search/action_hook";
 import { Layout } from "@web/search/layout";
 import { DashboardChart } from "./dashboard_chart";
 import { JourneyFunnel } from "./journey_funnel";
@@ -23,12 +24,21 @@ export class JourneyDashboard extends Component {
         this.orm = useService("orm");
         this.action = useService("action");
         this.keepLast = new KeepLast();
+        // back from a block's analysis (breadcrumbs), the dashboard shows what it showed
+        const restored = this.props.state || {};
         this.state = useState({
-            period: 30,
-            journeyId: false,
-            metric: "revenue",
+            period: restored.period || 30,
+            journeyId: restored.journeyId || false,
+            metric: restored.metric || "revenue",
             data: null,
             loading: false,
+        });
+        useSetupAction({
+            getLocalState: () => ({
+                period: this.state.period,
+                journeyId: this.state.journeyId,
+                metric: this.state.metric,
+            }),
         });
         onWillStart(() => this.load());
     }
