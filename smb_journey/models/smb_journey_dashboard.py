@@ -11,7 +11,7 @@ from odoo.tools import format_date, get_lang
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
 # journeys drawn apart in the chart; the others are summed as one
-CHART_JOURNEYS = 7
+CHART_JOURNEYS = 5
 # customers at risk listed, the most valuable first
 AT_RISK_LISTED = 8
 

@@ -32,8 +32,8 @@ export class JourneyFunnel extends Component {
         const max = Math.max(1, ...this.props.stages.map((stage) => stage.value));
         return this.props.stages.map((stage, index) => {
             const before = this.props.stages[index - 1];
-            // what share of the stage before went on: "of sent" for opens and clicks
-            const base = ["opened", "clicked"].includes(stage.key)
+            // opens, clicks and orders per message sent (as the open and click rates count)
+            const base = ["opened", "clicked", "converted"].includes(stage.key)
                 ? this.props.stages.find((s) => s.key === "sent")
                 : before;
             return {
