@@ -266,7 +266,10 @@ class SmbJourney(models.Model):
             "link": self._dashboard_link(
                 "smb_journey.smb_journey_conversion_action",
                 self._dashboard_period_name(self.env._("Journey revenue over time"), start, end),
-                self._dashboard_range("date", start, end), {}, "graph"),
+                self._dashboard_range("date", start, end), {
+                    "graph_mode": "bar", "graph_stacked": True, "graph_measure": "revenue",
+                    "graph_groupbys": [f"date:{granularity}", "journey_id"],
+                }, "graph"),
         }
 
     @api.model
