@@ -49,7 +49,8 @@ class SmbJourney(models.Model):
         mail = self._trace_statistics(journeys.step_ids.mailing_id, self._dashboard_range("sent_datetime", *current))
         sales = self._dashboard_sales(journeys, *current)
         kpis = self._dashboard_kpis(journeys, mail, sales, current, previous)
-        journey = journeys.filtered(lambda j: j.id == journey_id)[:1] or self._dashboard_default_journey(journeys, sales)
+        journey = (journeys.filtered(lambda j: j.id == journey_id)[:1]
+                   or self._dashboard_default_journey(journeys, sales))
         return {
             "period": period,
             "periods": list(PERIODS),
@@ -60,7 +61,7 @@ class SmbJourney(models.Model):
             "kpis": kpis,
             "chart": self._dashboard_chart(journeys, window),
             "journeys": self._dashboard_journey_table(journeys, mail, sales, *current),
-            "funnel": journey and self._dashboard_funnel(journey, mail, sales, *current),
+            "funnel": self._dashboard_funnel(journey, mail, sales, *current) if journey else False,
             "funnel_journeys": [{"id": j.id, "name": j.name} for j in journeys if j.active or j == journey],
             "experiments": self._dashboard_experiments(journeys),
             "tiers": self._dashboard_tiers(*current, previous),

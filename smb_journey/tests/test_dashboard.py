@@ -226,7 +226,8 @@ class TestDashboard(JourneyCase):
         def move(partner, change, tier_from, tier_to, days_ago, source="order", company=None):
             History.create({
                 "partner_id": partner.id, "company_id": (company or self.company_a).id, "change": change,
-                "from_tier_id": tier_from and self.tiers[tier_from].id, "to_tier_id": tier_to and self.tiers[tier_to].id,
+                "from_tier_id": tier_from and self.tiers[tier_from].id,
+                "to_tier_id": tier_to and self.tiers[tier_to].id,
                 "source": source, "date": T0 - timedelta(days=days_ago)})
 
         move(self.customer, "upgrade", "bronze", "silver", 2)
