@@ -220,6 +220,16 @@ class TestDashboard(JourneyCase):
         # a journey of another company asked for by id is not shown
         self.assertNotEqual(self.dashboard(30, self.journey_b)["funnel"]["journey_id"], self.journey_b.id)
 
+    def test_a_company_without_journeys(self):
+        company_c = self.env["res.company"].create({"name": "Dashboard Shop C"})
+        self.manager.company_ids |= company_c
+        data = self.dashboard(30, companies=company_c)
+        self.assertFalse(data["funnel"])
+        self.assertFalse(data["journeys"])
+        self.assertEqual(self.kpis(data), {
+            "revenue": (0.0, 0.0), "conversions": (0, 0), "sent": (0, 0), "revenue_per_recipient": (0.0, 0.0)})
+        self.assertFalse(data["chart"]["datasets"])
+
     def test_tier_moves(self):
         History = self.env["smb.loyalty.tier.history"]
 
