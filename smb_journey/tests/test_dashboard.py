@@ -230,6 +230,19 @@ class TestDashboard(JourneyCase):
             "revenue": (0.0, 0.0), "conversions": (0, 0), "sent": (0, 0), "revenue_per_recipient": (0.0, 0.0)})
         self.assertFalse(data["chart"]["datasets"])
 
+    def test_amounts_in_the_current_company_currency(self):
+        """Another company's revenue in another currency is converted at the
+        current company's rate: 120 at 2 units per unit of ours is 60."""
+        ours = self.company_a.currency_id
+        other = self.env.ref("base.EUR") if ours != self.env.ref("base.EUR") else self.env.ref("base.USD")
+        other.active = True
+        self.env["res.currency.rate"].create({
+            "currency_id": other.id, "rate": 2.0, "name": "2026-01-01", "company_id": self.company_a.id})
+        company = self.env["res.company"].create({"name": "Dashboard Shop Abroad", "currency_id": other.id})
+        with freeze_time(T0):
+            self.assertAlmostEqual(self.env["smb.journey"]._dashboard_money(120.0, company), 60.0)
+            self.assertEqual(self.env["smb.journey"]._dashboard_money(120.0, self.company_b), 120.0)
+
     def test_tier_moves(self):
         History = self.env["smb.loyalty.tier.history"]
 
@@ -333,6 +346,11 @@ class TestDashboard(JourneyCase):
         self.assertEqual(mine.smb_active_journey_ids, self.journey)
         self.assertFalse(Partner.browse(finn.id).smb_active_journey_ids,
                          "a colleague's customer's enrollments are not theirs to see")
+        gus = self.env["res.partner"].create({"name": "Gus Gray", "email": "gus@example.com",
+                                              "user_id": self.seller_only.id})
+        self.journey.enroll(gus)
+        self.assertEqual(gus.with_user(self.seller_only).smb_active_journey_ids, self.journey,
+                         "Sales rights alone read their customers' journeys")
         self.assertEqual(finn.with_user(colleague).smb_active_journey_ids, self.journey)
         self.assertFalse(self.customer.smb_active_journey_ids, "a journey gone through is no longer active")
         # a company account shows its contacts' journeys
