@@ -68,6 +68,7 @@
         "demo/smb_journey_steps_more_demo.xml",
         "demo/smb_journey_experiments_demo.xml",
         "demo/smb_journey_timing_demo.xml",
+        "demo/smb_journey_salesperson_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [
