@@ -58,3 +58,4 @@ from . import smb_journey_step_best_time
 from . import smb_journey_step_quiet_hours
 from . import smb_journey_step_frequency_cap
 from . import smb_journey_test_run
+from . import smb_journey_forecast
