@@ -56,6 +56,8 @@
         "data/smb_journey_timing_data.xml",
         "views/smb_journey_frequency_rule_views.xml",
         "views/smb_journey_timing_views.xml",
+        "wizard/smb_journey_test_run_views.xml",
+        "wizard/smb_journey_forecast_views.xml",
     ],
     "demo": [
         "demo/smb_journey_demo.xml",
