@@ -439,7 +439,8 @@ class SmbJourneyStep(models.Model):
                 })
             metric_label = dict(self._fields["split_metric"]._description_selection(self.env)).get(metric, "")
             reports[step.id] = {
-                "name": step.name,
+                "name": step.name if step.active else _(
+                    "%(step)s (version %(number)s)", step=step.name, number=step.version_id.number),
                 "metric": metric_label,
                 "rows": rows,
                 "recipients": sum(n["recipients"] for n in numbers[step.id].values()),

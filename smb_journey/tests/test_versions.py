@@ -204,6 +204,7 @@ class TestJourneyVersions(JourneyCase):
         self.assertEqual((split_v2.split_winner, split_v2.split_promoted_at), ("b", T0))
         self.assertEqual(split_v2.child_ids.mapped("branch"), ["a", "b"])
         self.assertEqual(split_v2.child_ids.origin_id, emails["a"] | emails["b"])
+        self.assertIn("Split (version 1)", ab.experiments_html, "the retired version's test stays readable")
         with freeze_time(T0 + timedelta(hours=1)):
             newcomers = ab.enroll(people[2:])
             self.env["smb.journey.enrollment"].run_engine()
