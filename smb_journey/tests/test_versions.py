@@ -237,10 +237,11 @@ class TestJourneyVersions(JourneyCase):
             self.bob: (self.step_wait, again_v2, "following"),
             self.carol: (self.step_again, again_v2, "same"),
         })
-        self.assertIn("3 customers move to version 2: 2 continue at the copy of their step, 1 at the nearest",
-                      wizard.summary)
+        self.assertEqual(wizard.summary, "3 customers move to version 2: 2 continue at the copy of their step; 1 at "
+                                         "the nearest following step (their step was deleted in version 2).")
         wizard.line_ids.filtered(lambda line: line.partner_id == self.carol).move = False
-        self.assertIn("1 stay on version 1", wizard.summary)
+        self.assertIn("2 customers move to version 2: 1 continue", wizard.summary)
+        self.assertIn("1 stay on version 1.", wizard.summary)
 
         wizard.action_move()
 

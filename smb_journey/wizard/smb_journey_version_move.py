@@ -65,14 +65,23 @@ class SmbJourneyVersionMove(models.TransientModel):
             if not wizard.line_ids:
                 wizard.summary = _("Nobody is inside this version any more: there is no one to move.")
                 continue
-            wizard.summary = _(
-                "%(total)s customers move to version %(target)s: %(same)s continue at the copy of their step, "
-                "%(following)s at the nearest following step (their step was deleted in version %(target)s), "
-                "%(end)s leave the journey at its end (nothing of what was left to them remains). %(kept)s stay "
-                "on version %(origin)s.",
-                total=len(moving), target=wizard.target_version_id.number, origin=wizard.source_version_id.number,
-                same=counts[SAME], following=counts[FOLLOWING], end=counts[END],
-                kept=len(wizard.line_ids) - len(moving))
+            parts = [_("%(count)s continue at the copy of their step", count=counts[SAME])] if counts[SAME] else []
+            if counts[FOLLOWING]:
+                parts.append(_("%(count)s at the nearest following step (their step was deleted in version "
+                               "%(target)s)", count=counts[FOLLOWING], target=wizard.target_version_id.number))
+            if counts[END]:
+                parts.append(_("%(count)s complete the journey (nothing of what was left to them remains)",
+                               count=counts[END]))
+            summary = _("%(total)s customers move to version %(target)s", total=len(moving),
+                        target=wizard.target_version_id.number)
+            if parts:
+                summary += ": " + "; ".join(parts)
+            summary += "."
+            kept = len(wizard.line_ids) - len(moving)
+            if kept:
+                summary += " " + _("%(count)s stay on version %(origin)s.", count=kept,
+                                   origin=wizard.source_version_id.number)
+            wizard.summary = summary
 
     @api.model
     def _destinations(self, steps, source, target):
