@@ -56,6 +56,7 @@
         "data/smb_journey_timing_data.xml",
         "views/smb_journey_frequency_rule_views.xml",
         "views/smb_journey_timing_views.xml",
+        "views/smb_journey_step_diagram_views.xml",
     ],
     "demo": [
         "demo/smb_journey_demo.xml",
