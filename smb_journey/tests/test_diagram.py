@@ -188,11 +188,12 @@ class TestDiagramEditing(JourneyCase):
 class TestDiagramUi(HttpCase):
 
     def test_admin_builds_a_journey_on_the_diagram(self):
+        self.env.company.email = "shop@example.com"  # the emails' sender
         journey = self.env["smb.journey"].create({"name": "Diagram Tour Journey", "trigger": "manual"})
         self.start_tour(f"/odoo/action-smb_journey.smb_journey_action/{journey.id}", "smb_journey_diagram_build",
                         login="admin")
         steps = journey.step_ids
-        self.assertEqual(journey.trigger, "signup")
+        self.assertEqual(journey.trigger, "partner_created")
         main = steps.filtered(lambda s: not s.parent_id).sorted(lambda s: (s.sequence, s.id))
         self.assertEqual(main.mapped("step_type"), ["wait", "condition", "split"])
         condition = main[1]

@@ -1,4 +1,4 @@
-import { Component, onWillStart, useExternalListener, useRef, useState } from "@odoo/owl";
+import { Component, markRaw, onWillStart, useExternalListener, useRef, useState } from "@odoo/owl";
 import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
 import { Dropdown } from "@web/core/dropdown/dropdown";
 import { DropdownItem } from "@web/core/dropdown/dropdown_item";
@@ -383,7 +383,8 @@ export class JourneyDiagram extends Component {
         if (this.canEdit && (record.isNew || record.dirty) && !(await record.save())) {
             return;
         }
-        this.state.panel = { stepId, beforeLeave: new CallbackRecorder(), aside: this.asideRect() };
+        // the form registers its callbacks there: not reactive, or each one draws the chart again
+        this.state.panel = { stepId, beforeLeave: markRaw(new CallbackRecorder()), aside: this.asideRect() };
     }
 
     /**
