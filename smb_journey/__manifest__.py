@@ -60,6 +60,7 @@
         "wizard/smb_journey_forecast_views.xml",
         "views/smb_journey_version_views.xml",
         "wizard/smb_journey_version_move_views.xml",
+        "views/smb_journey_step_diagram_views.xml",
     ],
     "demo": [
         "demo/smb_journey_demo.xml",

@@ -62,3 +62,4 @@ from . import smb_journey_forecast
 from . import smb_journey_version
 from . import smb_journey_step_version
 from . import smb_journey_versions
+from . import smb_journey_step_diagram

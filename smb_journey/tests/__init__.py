@@ -30,3 +30,4 @@ from . import test_test_run
 from . import test_forecast
 from . import test_test_run_ui
 from . import test_versions
+from . import test_diagram
