@@ -306,19 +306,26 @@ class SmbJourney(models.Model):
             [("journey_id", "=", journey.id), *self._dashboard_range("date", start, end)],
             ["step_id"], ["revenue:sum", "order_id:count_distinct"])
         by_step = {step.id: (revenue, orders) for step, revenue, orders in conversions}
-        recipients = dict(self._recipient_counts("step_id", journey.step_ids.ids, [
+        recipients = dict(self._recipient_counts("step_id", journey.with_context(active_test=False).step_ids.ids, [
             *self._dashboard_range("mailing_trace_id.sent_datetime", start, end)]))
         steps, totals = [], dict.fromkeys(("sent", "delivered", "opened", "clicked"), 0)
-        message_steps = journey.step_ids.filtered(lambda s: s._type().mailing_type)
-        for step in message_steps.sorted(lambda s: (s.sequence, s.id)):
+        # every version's steps (the journey's numbers are their sum): the current
+        # version's first, then a retired version's step that did something in the period
+        message_steps = journey.with_context(active_test=False).step_ids.filtered(lambda s: s._type().mailing_type)
+        tracks_opens = any(message_steps.mapped("tracks_opens"))
+        for step in message_steps.sorted(lambda s: (not s.active, -s.version_id.number, s.sequence, s.id)):
             counts = mail.get(step.mailing_id.id, {})
             revenue, orders = by_step.get(step.id, (0.0, 0))
             revenue = self._dashboard_money(revenue, journey.company_id)
             for key in totals:
                 totals[key] += counts.get(key, 0)
+            if not step.active and not (counts.get("sent") or orders):
+                continue
             count = recipients.get(step.id, 0)
+            name = step.name if step.active else _(
+                "%(step)s (version %(number)s)", step=step.name, number=step.version_id.number)
             steps.append({
-                "id": step.id, "name": step.name, "opens": step.tracks_opens,
+                "id": step.id, "name": name, "opens": step.tracks_opens,
                 "sent": counts.get("sent", 0), "delivered": counts.get("delivered", 0),
                 "opened": counts.get("opened", 0), "clicked": counts.get("clicked", 0),
                 "converted": orders, "revenue": revenue, "recipients": count,
@@ -331,7 +338,7 @@ class SmbJourney(models.Model):
             {"key": "entered", "label": _("Entered"), "value": entered},
             {"key": "sent", "label": _("Sent"), "value": totals["sent"]},
         ]
-        if any(step["opens"] for step in steps):
+        if tracks_opens:
             stages.append({"key": "opened", "label": _("Opened"), "value": totals["opened"]})
         stages += [
             {"key": "clicked", "label": _("Clicked"), "value": totals["clicked"]},
@@ -366,10 +373,12 @@ class SmbJourney(models.Model):
         split_rows = []
         for step in splits.sorted(lambda s: (s.journey_id.sequence, s.journey_id.id, s.sequence, s.id)):
             report = reports[step.id]
-            if not report["recipients"] and step.journey_id.state != "running":
+            if not report["recipients"] and (step.journey_id.state != "running" or not step.active):
                 continue
+            name = report["name"] if step.active else self.env._(
+                "%(step)s (version %(number)s)", step=report["name"], number=step.version_id.number)
             split_rows.append({
-                "journey_id": step.journey_id.id, "journey": step.journey_id.name, "name": report["name"],
+                "journey_id": step.journey_id.id, "journey": step.journey_id.name, "name": name,
                 "metric": report["metric"], "recipients": report["recipients"],
                 "significant": report["significant"], "winner": report["winner"] or False,
                 "verdict": report["verdict_text"],

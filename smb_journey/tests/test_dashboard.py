@@ -169,6 +169,29 @@ class TestDashboard(JourneyCase):
         self.assertEqual(sum(conversions.mapped("revenue")), data["kpis"][0]["value"],
                          "the Conversions report's total")
 
+    def test_versions_add_up(self):
+        """Steps changed while a customer is inside make a new version: the
+        funnel still counts every version, the retired steps as such."""
+        eve = self.env["res.partner"].create({"name": "Eve Evans", "email": "eve@example.com"})
+        with freeze_time(T0 - timedelta(days=1)):
+            self.journey.enroll(eve)
+            self.step_hello.body_html = "<p>Hello again, new wording</p>"
+        self.assertEqual(self.journey.version_count, 2)
+        self.assertFalse(self.step_hello.active, "the first version's step is retired")
+        funnel = self.dashboard(90, self.journey)["funnel"]
+        stages = {stage["key"]: stage["value"] for stage in funnel["stages"]}
+        self.assertEqual(stages, {"entered": 4, "sent": 3, "opened": 1, "clicked": 1, "converted": 2})
+        self.assertEqual(stages["sent"], self.journey.sent_count)
+        rows = {row["id"]: row for row in funnel["steps"]}
+        new_hello = self.journey.step_ids.filtered(lambda s: s.origin_id == self.step_hello)
+        self.assertEqual(list(rows)[:2], (new_hello | self.journey.step_ids.filtered(
+            lambda s: s.origin_id == self.step_again)).ids, "the current version first")
+        self.assertEqual(rows[new_hello.id]["sent"], 0)
+        retired = rows[self.step_hello.id]
+        self.assertEqual((retired["sent"], retired["converted"], retired["revenue"]), (3, 2, 280.0))
+        self.assertIn("version 1", retired["name"])
+        self.assertNotIn(self.step_again.id, rows, "a retired step that did nothing is left out")
+
     def test_funnel_of_the_period(self):
         funnel = self.dashboard(30, self.journey)["funnel"]
         self.assertEqual(funnel["journey_id"], self.journey.id)
