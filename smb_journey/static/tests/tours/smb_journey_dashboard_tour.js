@@ -161,3 +161,16 @@ registry.category("web_tour.tours").add("smb_journey_my_customers_tour", {
         },
     ],
 });
+
+// the README's screenshot of the dashboard (tests/test_screenshots.py)
+registry.category("web_tour.tours").add("smb_journey_shot_dashboard", {
+    steps: () => [
+        { trigger: ".o_smb_dashboard .o_smb_kpi[data-kpi='revenue']" },
+        { trigger: ".o_smb_block_chart canvas, .o_smb_block_chart .o_smb_empty" },
+        { trigger: ".o_smb_block_funnel .o_smb_funnel_stage" },
+        {
+            trigger: "body:not(:has(.o_loading_indicator))",
+            run: () => new Promise((resolve) => setTimeout(resolve, 800)),
+        },
+    ],
+});
