@@ -138,6 +138,17 @@ class ResCompany(models.Model):
                 raise ValidationError(self.env._(
                     "Journey emails are sent from one address, e.g. \"My Shop\" <news@myshop.com>."))
 
+    def write(self, vals):
+        res = super().write(vals)
+        if {"smb_journey_email_from", "email", "name"} & set(vals):
+            # the tracking mailings of the email steps show their sender;
+            # sudo: every such step of the company, whoever edits the company
+            self.env["smb.journey.step"].sudo().search([
+                ("company_id", "in", self.ids), ("mailing_id", "!=", False), ("step_type", "=", "email"),
+                ("email_from", "=", False),
+            ])._sync_mailing()
+        return res
+
     def _smb_journey_defaults(self):
         """{smb.journey field: value}: what this company's settings give new journeys."""
         self.ensure_one()

@@ -91,7 +91,8 @@ class SmbJourneyTemplate(models.Model):
         self.ensure_one()
         self.env["smb.journey"].check_access("create")
         if self.source_journey_id:
-            journey = self.source_journey_id._copy_journey({"name": self.name, "active": True})
+            journey = self.source_journey_id._copy_journey({
+                "name": self.name, "active": True, "user_id": self.env["smb.journey"]._default_user_id().id})
         else:
             journey = self._create_from_spec(self._spec())
         journey.message_post(body=self.env._(
@@ -219,7 +220,8 @@ class SmbJourneyTemplate(models.Model):
     def _build_win_back_nudge(self):
         _ = self.env._
         program = self.env.ref("smb_journey.loyalty_program_win_back", raise_if_not_found=False)
-        if program and program.company_id not in (self.env.company, self.env["res.company"]):
+        # sudo: only the program's company is read, to use it in its own company only
+        if program and program.sudo().company_id not in (self.env.company, self.env["res.company"]):
             program = None
         if program:
             gift = self._email(
