@@ -42,7 +42,6 @@
         "views/res_partner_views.xml",
         "views/crm_lead_views.xml",
         "views/sale_order_views.xml",
-        "views/res_config_settings_views.xml",
         "views/mailing_mailing_views.xml",
         "views/ir_actions_server_views.xml",
         "views/ir_cron_views.xml",
@@ -58,6 +57,8 @@
         "data/smb_journey_timing_data.xml",
         "views/smb_journey_frequency_rule_views.xml",
         "views/smb_journey_timing_views.xml",
+        # last: its buttons open the actions above, and its menu goes in the Configuration menu
+        "views/res_config_settings_views.xml",
     ],
     "demo": [
         "demo/smb_journey_demo.xml",

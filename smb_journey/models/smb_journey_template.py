@@ -90,6 +90,11 @@ class SmbJourneyTemplate(models.Model):
         """Create the template's journey in draft and open it."""
         self.ensure_one()
         self.env["smb.journey"].check_access("create")
+        company = self.source_journey_id.company_id or self.env.company
+        if not (company.smb_journey_email_from or company.email_formatted or self.env.user.email_formatted):
+            raise UserError(self.env._(
+                "Journey emails need a sender: set the email address of %(company)s, or the Sender in "
+                "Settings › Journeys, then use the template again.", company=company.name))
         if self.source_journey_id:
             journey = self.source_journey_id._copy_journey({
                 "name": self.name, "active": True, "user_id": self.env["smb.journey"]._default_user_id().id})
@@ -242,7 +247,8 @@ class SmbJourneyTemplate(models.Model):
                 "description": _("Customers with no order for 120 days get a we-miss-you email; those who click "
                                  "in it within five days get a call from their salesperson, the others a last "
                                  "email with an incentive. Ends when they order."),
-                "trigger": "no_order", "no_order_days": 120, "goal": "order_confirmed",
+                # the trigger enters a customer once per lapse (per last order)
+                "trigger": "no_order", "no_order_days": 120, "goal": "order_confirmed", "reentry": "always",
                 "conversion_window_days": 14,
             },
             "steps": [

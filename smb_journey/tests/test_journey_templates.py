@@ -1,4 +1,4 @@
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import JourneyCase
@@ -126,6 +126,13 @@ class TestJourneyTemplates(JourneyCase):
         nudge = self.use(self.env.ref("smb_journey.journey_template_win_back_nudge"))
         gift = nudge.step_ids.filtered(lambda s: s.parent_id.step_type == "wait_event" and s.branch == "timeout")
         self.assertEqual(gift.coupon_program_id, self.env.ref("smb_journey.loyalty_program_win_back"))
+
+    def test_a_shop_without_sender_is_told_what_to_set(self):
+        (self.company.partner_id | self.env.user.partner_id).email = False
+        self.env.invalidate_all()
+        self.assertFalse(self.company.email_formatted or self.env.user.email_formatted)
+        with self.assertRefused("need a sender", UserError):
+            self.env.ref("smb_journey.journey_template_welcome").action_use()
 
     def test_save_as_template(self):
         action = self.branching.action_save_as_template()
