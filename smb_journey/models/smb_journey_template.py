@@ -154,8 +154,9 @@ class SmbJourneyTemplate(models.Model):
         if button:
             label, url = button
             body += Markup(
-                '<p style="margin:24px 0;text-align:center;"><a href="%s" style="display:inline-block;padding:14px 32px;'
-                'font-family:Arial,Helvetica,sans-serif;font-size:16px;font-weight:bold;color:#ffffff;'
+                '<p style="margin:24px 0;text-align:center;"><a href="%s" '
+                'style="display:inline-block;padding:14px 32px;font-family:Arial,Helvetica,sans-serif;'
+                'font-size:16px;font-weight:bold;color:#ffffff;'
                 'background-color:#714B67;text-decoration:none;border-radius:6px;">%s</a></p>') % (url, label)
         html = Markup(
             '<div style="margin:0 auto;max-width:600px;padding:24px 32px;background-color:#ffffff;">%s</div>') % body

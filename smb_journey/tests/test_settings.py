@@ -3,7 +3,6 @@ from unittest.mock import patch
 import numpy as np
 
 from odoo import Command
-from odoo.exceptions import ValidationError
 from odoo.tests import Form, HttpCase, freeze_time, tagged
 
 from odoo.addons.smb_journey.lib import churn as churn_lib
@@ -56,7 +55,8 @@ class TestSettings(JourneyCase):
         with freeze_time("2025-03-01 10:00:00"):
             self.env["sale.order"].create({
                 "partner_id": self.customer.id,
-                "order_line": [Command.create({"product_id": product.id, "price_unit": 50, "tax_ids": [Command.clear()]})],
+                "order_line": [Command.create(
+                    {"product_id": product.id, "price_unit": 50, "tax_ids": [Command.clear()]})],
             }).action_confirm()
         original = churn_lib.predict
 
