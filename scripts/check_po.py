@@ -6,8 +6,9 @@ For every ``<module>/i18n/<lang>.po`` beside a ``<module>/i18n/<module>.pot``:
 - the file parses (and ``msgfmt --check`` accepts it, when gettext is installed);
 - every entry of the template is present and translated: no empty ``msgstr``, no ``fuzzy`` flag,
   and no entry that the template no longer has (a stale translation);
-- the translation keeps the source's Python placeholders (``%s``, ``%(name)s``, ``%d``, ``%%``),
-  its Jinja fragments (``{{ ... }}``, ``{% ... %}``) character for character, its leading and
+- the translation of a formatted string keeps its Python placeholders (``%s``, ``%(name)s``, ``%d``,
+  ``%%``) and has no other "%";
+- it keeps its Jinja fragments (``{{ ... }}``, ``{% ... %}``) character for character, its leading and
   trailing whitespace, and its markup: the same tags with the same attributes (only the
   human-readable ``alt``, ``title``, ``placeholder`` and ``aria-label`` may change), balanced.
 
@@ -34,7 +35,7 @@ except ImportError:  # the built-in parser below reads what Odoo writes
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 
-PYTHON_FORMAT = re.compile(r"%(?:\([^)\s]+\))?[-#0+]*(?:\d+|\*)?(?:\.\d+)?[sdifrxXeEgGcou%]")
+PYTHON_FORMAT = re.compile(r"%(?:\([^)\s]+\))?[-#0+]*(?:\d+|\*)?(?:\.\d+)?[diouxXeEfFgGcrsa%]")
 JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 VOID_TAGS = frozenset(("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"))
 FREE_ATTRIBUTES = frozenset(("alt", "title", "placeholder", "aria-label"))
@@ -209,11 +210,14 @@ def _edges(text):
 def compare(source, translation):
     """Problems of one translated string against its source, as sentences."""
     problems = []
-    if python_placeholders(source) != python_placeholders(translation):
+    # a string without placeholders is not %-formatted (a label, a help): a "%" in it is text
+    if python_placeholders(source) and python_placeholders(source) != python_placeholders(translation):
         missing = python_placeholders(source) - python_placeholders(translation)
         extra = python_placeholders(translation) - python_placeholders(source)
         problems.append("placeholders differ" + (f"; missing {_describe(missing)}" if missing else "")
                         + (f"; unexpected {_describe(extra)}" if extra else ""))
+    if python_placeholders(source) and "%" in PYTHON_FORMAT.sub("", translation):
+        problems.append('a "%" that is no placeholder in a formatted string (write "%%")')
     if jinja_fragments(source) != jinja_fragments(translation):
         missing = jinja_fragments(source) - jinja_fragments(translation)
         extra = jinja_fragments(translation) - jinja_fragments(source)

@@ -19,6 +19,7 @@ def _languages(module):
 
 def test_every_module_is_translated_into_the_same_languages():
     languages = set().union(*(_languages(module) for module in MODULES))
+    assert {"fr", "de"} <= languages
     for module in MODULES:
         assert _languages(module) == languages, f"{module} lacks {sorted(languages - _languages(module))}"
 
@@ -93,6 +94,13 @@ def test_checker_reports_missing_and_empty_entries(tmp_path):
 def test_checker_reports_changed_placeholders(tmp_path):
     problems = _problems(tmp_path, replace={"Sent %(count)s emails to %s": "%(nombre)s e-mails envoyés à %s"})
     assert len(problems) == 1 and "placeholders differ" in problems[0] and "%(count)s" in problems[0]
+
+
+def test_checker_reports_a_stray_percent_in_a_formatted_string(tmp_path):
+    problems = _problems(tmp_path, replace={"Sent %(count)s emails to %s": "%(count)s e-mails envoyés à 100 % à %s"})
+    assert len(problems) == 1 and "no placeholder" in problems[0]
+    # a label is not formatted: its "%" is text
+    assert _problems(tmp_path, replace={" and ": " et 100 % "}) == []
 
 
 def test_checker_reports_changed_jinja(tmp_path):
