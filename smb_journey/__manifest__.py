@@ -56,6 +56,8 @@
         "data/smb_journey_timing_data.xml",
         "views/smb_journey_frequency_rule_views.xml",
         "views/smb_journey_timing_views.xml",
+        "wizard/smb_journey_test_run_views.xml",
+        "wizard/smb_journey_forecast_views.xml",
     ],
     "demo": [
         "demo/smb_journey_demo.xml",
@@ -68,6 +70,7 @@
         "demo/smb_journey_steps_more_demo.xml",
         "demo/smb_journey_experiments_demo.xml",
         "demo/smb_journey_timing_demo.xml",
+        "demo/smb_journey_salesperson_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -430,8 +430,9 @@ class SmbJourneyStep(models.Model):
     # (the engine, smb.journey.enrollment._run_step, isolates failures)
     # ------------------------------------------------------------
 
-    def _run_wait(self, enrollments):
-        now = fields.Datetime.now()
+    def _run_wait(self, enrollments, now=None):
+        """``now``: the moment the wait starts (a test run's simulated clock); the present by default."""
+        now = now or fields.Datetime.now()
         results = []
         for enrollment in enrollments:
             if self.wait_mode == "until":
@@ -473,9 +474,7 @@ class SmbJourneyStep(models.Model):
         vals, results = [], []
         for enrollment in enrollments:
             partner = enrollment.partner_id
-            user = enrollment.lead_id.user_id or partner.user_id or partner.commercial_partner_id.user_id
-            if not (user and user.active and not user.share):
-                user = fallback
+            user = self._activity_user(enrollment, fallback)
             why = Markup("<p><strong>%s</strong> %s</p>") % (
                 self.env._("Why this customer:"), reasons.get(enrollment.id, ""))
             vals.append({
@@ -491,6 +490,13 @@ class SmbJourneyStep(models.Model):
         # sudo: the engine runs as the cron user and assigns to-dos to salespeople
         self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(vals)
         return results
+
+    def _activity_user(self, enrollment, fallback):
+        """Who gets the activity about ``enrollment``: the lead's salesperson,
+        else the customer's, else ``fallback`` (the journey's responsible)."""
+        partner = enrollment.partner_id
+        user = enrollment.lead_id.user_id or partner.user_id or partner.commercial_partner_id.user_id
+        return user if user and user.active and not user.share else fallback
 
     def _describe_activity(self):
         return self.activity_summary or ""

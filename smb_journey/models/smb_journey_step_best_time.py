@@ -19,10 +19,10 @@ class SmbJourneyStep(models.Model):
         selection_add=[("best_time", "Until the customer's best time")],
         ondelete={"best_time": "set default"})
 
-    def _run_wait(self, enrollments):
+    def _run_wait(self, enrollments, now=None):
         if self.wait_mode != "best_time":
-            return super()._run_wait(enrollments)
-        now = fields.Datetime.now()
+            return super()._run_wait(enrollments, now=now)
+        now = now or fields.Datetime.now()
         results = []
         for enrollment in enrollments:
             partner = enrollment.partner_id

@@ -25,4 +25,8 @@ from . import test_steps_more
 from . import test_experiments
 from . import test_timing
 from . import test_timing_concurrency
+from . import test_screenshots
+from . import test_test_run
+from . import test_forecast
+from . import test_test_run_ui
 from . import test_translations

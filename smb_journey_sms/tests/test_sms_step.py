@@ -268,3 +268,19 @@ class TestSmsStep(SmsJourneyCase):
             self.assertFalse(self.sms_of(self.step_again))
             self.assertEqual((sms_enrollment.step_id, sms_enrollment.hold_reason, sms_enrollment.due_at),
                              (self.step_again, "frequency_cap", T0 + timedelta(hours=48)))
+
+
+@tagged("post_install", "-at_install")
+class TestSmsTestRun(SmsJourneyCase):
+
+    def test_test_run_shows_the_text_and_queues_nothing(self):
+        before = (self.env["sms.sms"].search_count([]), self.env["mailing.trace"].search_count([]))
+        wizard = self.env["smb.journey.test.run"].create({
+            "journey_id": self.sms_journey.id, "partner_id": self.customer.id, "date_start": T0})
+        wizard.action_run()
+        row = next(row for row in wizard.timeline if row.get("step_id") == self.step_text.id)
+        self.assertEqual((row["channel"], row["format"]), ("sms", "text"))
+        self.assertIn("Hi Ann, new in", row["body"])
+        self.assertIn("STOP SMS", row["body"])
+        self.assertIn("o_smb_test_run_text", wizard.timeline_html)
+        self.assertEqual((self.env["sms.sms"].search_count([]), self.env["mailing.trace"].search_count([])), before)

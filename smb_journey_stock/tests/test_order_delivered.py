@@ -130,3 +130,17 @@ class TestOrderDelivered(StockJourneyCase):
         review = self.env.ref("smb_journey.journey_post_purchase_step_email_2")
         self.assertFalse(review.journey_id.active, "kept in an archived journey, so an update does not bring it back")
         self.assertEqual(review.journey_id.step_ids.mapped("name"), ["Wait 7 days", "Review request"])
+
+    def test_forecast_at_the_rate_of_deliveries(self):
+        """Orders delivered in full in the last 30 days, at the same rate: 2 in 30 days, 2/30 a day."""
+        delivered = []
+        for __ in range(3):
+            order = self.confirmed_order()
+            self.deliver(order.picking_ids)
+            delivered.append(order)
+        self.confirmed_order()  # not delivered
+        delivered[2].effective_date = datetime(2020, 1, 1)  # delivered long ago
+        self.review.reentry = "always"
+        week, month = self.review._forecast(lookback_days=30)["windows"]
+        self.assertAlmostEqual(week["entrants"], 2 / 30 * 7)
+        self.assertAlmostEqual(month["entrants"], 2.0)
