@@ -1,6 +1,6 @@
 {
     "name": "Customer Journeys",
-    "version": "19.0.1.3.0",
+    "version": "19.0.1.4.0",
     "category": "Marketing/Automation",
     "summary": "Welcome series, abandoned-cart recovery, post-purchase and loyalty-tier journeys "
     "sent through Odoo's mail queue, with per-step statistics and Bronze/Silver/Gold tiers",
@@ -58,6 +58,9 @@
         "views/smb_journey_timing_views.xml",
         "wizard/smb_journey_test_run_views.xml",
         "wizard/smb_journey_forecast_views.xml",
+        "views/smb_journey_version_views.xml",
+        "wizard/smb_journey_version_move_views.xml",
+        "views/smb_journey_step_diagram_views.xml",
     ],
     "demo": [
         "demo/smb_journey_demo.xml",

@@ -59,3 +59,7 @@ from . import smb_journey_step_quiet_hours
 from . import smb_journey_step_frequency_cap
 from . import smb_journey_test_run
 from . import smb_journey_forecast
+from . import smb_journey_version
+from . import smb_journey_step_version
+from . import smb_journey_versions
+from . import smb_journey_step_diagram

@@ -645,7 +645,8 @@ class SmbJourney(models.Model):
 
     def _first_step(self):
         self.ensure_one()
-        return self.step_ids.filtered(lambda s: not s.parent_id).sorted(lambda s: (s.sequence, s.id))[:1]
+        steps = self.with_context(active_test=True).step_ids  # the current version's
+        return steps.filtered(lambda s: not s.parent_id).sorted(lambda s: (s.sequence, s.id))[:1]
 
     def _enroll_pairs(self, pairs, lead=None, manual=False):
         """Insert one enrollment per (partner, record) allowed in, exactly once.
@@ -699,6 +700,8 @@ class SmbJourney(models.Model):
             history[who] = (before[0] + count, max(filter(None, (before[1], last_start))), before[2] or running)
             counts[partner_id] = count
         first_step = self._first_step()
+        # the current version: customers enter it (and finish it, whatever changes after)
+        version_id = first_step.version_id.id or self.version_id.id or None
         rows, seen = [], set()
         allowed_ids = set(allowed.ids)  # `record in recordset` is linear: 43k carts took 9 s
         for partner, record, given_key in pairs:
@@ -718,12 +721,12 @@ class SmbJourney(models.Model):
             history[person(partner)] = (entries + 1, now, True)
             counts[partner.id] = counts.get(partner.id, 0) + 1
             rows.append(SQL(
-                "(%s, %s, %s, %s, %s, FALSE, %s, %s, %s, %s, 'running', %s, %s, %s, %s, %s, %s, %s)",
+                "(%s, %s, %s, %s, %s, FALSE, %s, %s, %s, %s, 'running', %s, %s, %s, %s, %s, %s, %s, %s)",
                 self.id, partner.id, company.id, key, manual,
                 record._name if record else None, record.id if record else None,
                 record.id if record and record._name == "sale.order" else None,
                 lead.id if lead else record.id if record and record._name == "crm.lead" else None,
-                first_step.id or None, now, now, self.env.uid, now, self.env.uid, now,
+                first_step.id or None, version_id, now, now, self.env.uid, now, self.env.uid, now,
             ))
         if not rows:
             return Enrollment
@@ -793,7 +796,7 @@ class SmbJourney(models.Model):
             cr.execute(SQL(
                 """INSERT INTO smb_journey_enrollment
                        (journey_id, partner_id, company_id, entry_key, manual, held_out, res_model, res_id,
-                        order_id, lead_id, state, step_id, due_at, date_start,
+                        order_id, lead_id, state, step_id, version_id, due_at, date_start,
                         create_uid, create_date, write_uid, write_date)
                    VALUES %s
                    ON CONFLICT (journey_id, partner_id, entry_key) DO NOTHING

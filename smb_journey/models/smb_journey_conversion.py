@@ -34,6 +34,7 @@ class SmbJourneyConversion(models.Model):
     enrollment_id = fields.Many2one(related="log_id.enrollment_id", store=True, index=True)
     journey_id = fields.Many2one(related="log_id.journey_id", store=True, index=True)
     step_id = fields.Many2one(related="log_id.step_id", store=True, index=True)
+    version_id = fields.Many2one(related="log_id.step_id.version_id", store=True, index="btree_not_null")
     partner_id = fields.Many2one(related="order_id.partner_id", string="Customer")
     company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
     currency_id = fields.Many2one(related="company_id.currency_id")

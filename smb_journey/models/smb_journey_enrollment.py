@@ -50,6 +50,9 @@ class SmbJourneyEnrollment(models.Model):
     step_id = fields.Many2one(
         "smb.journey.step", "Next Step", index=True, ondelete="restrict",
         domain="[('journey_id', '=', journey_id)]")
+    version_id = fields.Many2one(
+        "smb.journey.version", "Version", index=True, readonly=True, ondelete="set null",
+        help="The version of the journey's steps this customer goes through: the one they entered, unless moved.")
     due_at = fields.Datetime("Next Step Due", index=True)
     hold_reason = fields.Selection(
         selection=lambda self: self.env["smb.journey"]._reason_selection(), string="Waiting On", readonly=True,
@@ -84,17 +87,37 @@ class SmbJourneyEnrollment(models.Model):
         for enrollment in self:
             enrollment.display_name = f"{enrollment.journey_id.name} / {enrollment.partner_id.display_name}"
 
-    @api.constrains("step_id", "journey_id", "company_id")
+    @api.constrains("step_id", "journey_id", "company_id", "version_id")
     def _check_journey_consistency(self):
         """An enrollment runs the steps of its own journey, in its company: a
-        step of another journey (or company) would send that journey's email."""
+        step of another journey (or company) would send that journey's email.
+        And of its own version: customers move between versions with the
+        move wizard, which matches their step in the other version."""
         for enrollment in self:
             if enrollment.step_id and enrollment.step_id.journey_id != enrollment.journey_id:
                 raise ValidationError(self.env._(
                     "%(customer)s can only be moved to a step of the journey %(journey)s.",
                     customer=enrollment.partner_id.display_name, journey=enrollment.journey_id.name))
+            step_version = enrollment.step_id.version_id
+            if step_version and enrollment.version_id and step_version != enrollment.version_id:
+                raise ValidationError(self.env._(
+                    "%(customer)s goes through version %(number)s of the journey %(journey)s: move customers to "
+                    "another version with Move Customers, on the journey's Versions tab.",
+                    customer=enrollment.partner_id.display_name, number=enrollment.version_id.number,
+                    journey=enrollment.journey_id.name))
             if enrollment.company_id != enrollment.journey_id.company_id:
                 raise ValidationError(self.env._("An enrollment belongs to the company of its journey."))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """Entering by the ORM (the engine inserts in SQL): the version of the
+        step given, else the journey's current one."""
+        for vals in vals_list:
+            if not vals.get("version_id"):
+                step = self.env["smb.journey.step"].browse(vals.get("step_id"))
+                journey = self.env["smb.journey"].browse(vals.get("journey_id"))
+                vals["version_id"] = step.version_id.id or journey.version_id.id
+        return super().create(vals_list)
 
     # ------------------------------------------------------------
     # ACTIONS

@@ -46,14 +46,16 @@ class SmbJourney(models.Model):
         return super().write(vals)
 
     def _compute_experiments_html(self):
-        # a journey or step being created in the form has no numbers yet
-        splits = self.step_ids.filtered(lambda s: s.step_type == "split" and s.id)
+        # a journey or step being created in the form has no numbers yet; a retired
+        # version's tests stay readable (their numbers are that version's)
+        splits = self.with_context(active_test=False).step_ids.filtered(lambda s: s.step_type == "split" and s.id)
         split_reports = splits._split_reports() if splits else {}
         holdouts = self._holdout_reports()
         for journey in self:
             journey_splits = splits.filtered(lambda s, journey=journey: s.journey_id == journey)
             journey.experiments_html = self.env["ir.qweb"]._render("smb_journey.journey_experiments", {
-                "splits": [split_reports[step.id] for step in journey_splits.sorted(lambda s: (s.sequence, s.id))],
+                "splits": [split_reports[step.id] for step in journey_splits.sorted(
+                    lambda s: (-s.version_id.number, s.sequence, s.id))],
                 "holdout": holdouts.get(journey.id),
             })
 

@@ -71,7 +71,8 @@ class SmbJourneyStep(models.Model):
     branch = fields.Selection(
         selection="_outlet_selection", string="Outlet", default="yes",
         help="Which outlet of the step above this step is placed on.")
-    child_ids = fields.One2many("smb.journey.step", "parent_id", "Branch Steps")
+    # a step's branch steps are of its version: archived with it when it is retired
+    child_ids = fields.One2many("smb.journey.step", "parent_id", "Branch Steps", context={"active_test": False})
     depth = fields.Integer(compute="_compute_depth", recursive=True)
     has_outlets = fields.Boolean(compute="_compute_has_outlets", store=True)
     sends_messages = fields.Boolean(compute="_compute_sends_messages")
@@ -350,6 +351,31 @@ class SmbJourneyStep(models.Model):
         return self.mailing_id[:1]
 
     # ------------------------------------------------------------
+    # VERSIONS: what a new version of the journey does with a step
+    # (smb_journey_step_version.py); a step type extends them with super()
+    # ------------------------------------------------------------
+
+    @api.model
+    def _version_free_fields(self):
+        """Fields whose change applies in place, to the current version,
+        without making a new one: what the admin reads (the step's name) and
+        what the engine keeps on the step (its tracking mailing, the author
+        whose field access its filter runs with). A step type adds its own
+        with super()."""
+        return {"name", "mailing_id", "filter_user_id"}
+
+    def _version_carried_values(self):
+        """Values a copy of this step in a new version takes from it beyond
+        what ``copy()`` copies: what the step learnt while customers went
+        through it (an A/B split's winner) and what it must keep (the author
+        of its filter, whose field access the filter runs with). A step type
+        adds its own with super(). The journey-wide learnt state (its
+        holdout, the customers' best send times) is not the steps' and
+        needs nothing here."""
+        self.ensure_one()
+        return {"filter_user_id": self.filter_user_id.id}
+
+    # ------------------------------------------------------------
     # MESSAGE GATES: run before a step that sends messages
     # ------------------------------------------------------------
 
@@ -378,7 +404,7 @@ class SmbJourneyStep(models.Model):
 
     def _siblings(self):
         self.ensure_one()
-        return self.journey_id.step_ids.filtered(
+        return self._version_steps().filtered(
             lambda s: s.parent_id == self.parent_id and (not self.parent_id or s.branch == self.branch)
         ).sorted(lambda s: (s.sequence, s.id))
 
@@ -406,7 +432,7 @@ class SmbJourneyStep(models.Model):
         step = self
         while step:
             parent, branch, position = step.parent_id, step.branch, key(step)
-            steps |= step.journey_id.step_ids.filtered(
+            steps |= step._version_steps().filtered(
                 lambda s, parent=parent, branch=branch, position=position: s.parent_id == parent
                 and (not parent or s.branch == branch) and key(s) < position)
             steps |= parent

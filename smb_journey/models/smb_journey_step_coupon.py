@@ -74,7 +74,7 @@ class SmbJourneyStep(models.Model):
         """The coupon steps every customer goes through before this step, in the journey's order."""
         self.ensure_one()
         preceding = self._preceding_steps()
-        return self.journey_id.step_ids.filtered(
+        return self._version_steps().filtered(
             lambda s: s in preceding and s.step_type == "coupon" and s.coupon_program_id)
 
     def _context_coupon(self, enrollments, envs):

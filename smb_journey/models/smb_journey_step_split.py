@@ -143,6 +143,30 @@ class SmbJourneyStep(models.Model):
         return self.env._("%(weights)s, on %(metric)s", weights=weights, metric=vocabulary.inline_label(self.env, metric))
 
     # ------------------------------------------------------------
+    # VERSIONS (smb_journey_step_version.py)
+    # ------------------------------------------------------------
+
+    @api.model
+    def _version_free_fields(self):
+        """How the test is judged and what it found change no customer's
+        path by themselves: applied to the current version in place."""
+        return super()._version_free_fields() | {
+            "split_metric", "split_promotion", "split_promote_recipients", "split_promote_days",
+            "split_winner", "split_promoted_at", "split_started_at"}
+
+    def _version_carried_values(self):
+        """A new version of the journey keeps what the test learnt: its
+        winner (every customer reaching the split keeps taking it) and when
+        it started (a promotion after a number of days still counts from
+        then). The variants' numbers are each version's own: the new
+        version's messages may differ."""
+        values = super()._version_carried_values()
+        if self.step_type == "split":
+            values.update(split_winner=self.split_winner, split_promoted_at=self.split_promoted_at,
+                          split_started_at=self.split_started_at)
+        return values
+
+    # ------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------
 
@@ -281,7 +305,7 @@ class SmbJourneyStep(models.Model):
     def _split_branch_steps(self):
         """{variant: ids of the steps placed under it, at any depth}."""
         self.ensure_one()
-        steps = self.journey_id.step_ids
+        steps = self._version_steps()
         children = {}
         for step in steps:
             children.setdefault(step.parent_id.id, []).append(step)
@@ -416,7 +440,8 @@ class SmbJourneyStep(models.Model):
                 })
             metric_label = dict(self._fields["split_metric"]._description_selection(self.env)).get(metric, "")
             reports[step.id] = {
-                "name": step.name,
+                "name": step.name if step.active else _(
+                    "%(step)s (version %(number)s)", step=step.name, number=step.version_id.number),
                 "metric": metric_label,
                 "rows": rows,
                 "recipients": sum(n["recipients"] for n in numbers[step.id].values()),

@@ -29,4 +29,6 @@ from . import test_screenshots
 from . import test_test_run
 from . import test_forecast
 from . import test_test_run_ui
+from . import test_versions
+from . import test_diagram
 from . import test_translations

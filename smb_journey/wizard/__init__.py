@@ -4,3 +4,5 @@ from . import base_partner_merge
 from . import mailing_contact_import
 from . import smb_journey_test_run
 from . import smb_journey_forecast
+from . import smb_journey_version_move
+from . import smb_journey_version_move_line

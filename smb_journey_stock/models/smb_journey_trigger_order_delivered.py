@@ -65,8 +65,9 @@ class SmbJourney(models.Model):
         })
         self.env["smb.journey.step"].flush_model()
         self.env.execute_query(SQL(
-            "UPDATE smb_journey_step SET journey_id = %s WHERE id = ANY(%s)", holder.id, steps.ids))
-        steps.invalidate_recordset(["journey_id"])
+            "UPDATE smb_journey_step SET journey_id = %s, version_id = %s WHERE id = ANY(%s)",
+            holder.id, holder.version_id.id, steps.ids))
+        steps.invalidate_recordset(["journey_id", "version_id"])
         journey.invalidate_recordset(["step_ids"])
         steps._sync_mailing()
         if last_wait:

@@ -17,6 +17,11 @@ registry.category("web_tour.tours").add("smb_journey_start_tour", {
             trigger: ".o_form_view button[name='action_pause']",
         },
         {
+            content: "Its steps are also listed, in their own tab",
+            trigger: ".o_notebook .nav-link:contains('Steps')",
+            run: "click",
+        },
+        {
             content: "Its steps are listed with their numbers",
             trigger: ".o_form_view .o_field_widget[name='step_ids']",
         },
@@ -208,6 +213,11 @@ registry.category("web_tour.tours").add("smb_journey_branch_tour", {
             content: "Name the new journey",
             trigger: ".o_form_view .oe_title .o_field_widget[name='name'] input",
             run: "edit Tour win-back",
+        },
+        {
+            content: "Steps can also be added from a list, in the Steps tab",
+            trigger: ".o_notebook .nav-link:contains('Steps')",
+            run: "click",
         },
         {
             content: "Add a first step",

@@ -1,0 +1,123 @@
+import { registry } from "@web/core/registry";
+
+const DIAGRAM = ".o_smb_journey_diagram";
+
+/** Click the "+" of a link of the diagram, then a step type in its menu. */
+function addStep(zone, stepType, content) {
+    return [
+        {
+            content,
+            trigger: `${DIAGRAM}:not(.o_smb_jd_busy) ${zone} .o_smb_jd_add`,
+            run: "click",
+        },
+        {
+            trigger: `.o_smb_jd_add_menu .o_smb_jd_add_item[data-step-type='${stepType}']`,
+            run: "click",
+        },
+    ];
+}
+
+registry.category("web_tour.tours").add("smb_journey_diagram_build", {
+    steps: () => [
+        {
+            content: "The diagram is the journey's first tab",
+            trigger: ".o_notebook .nav-link.active:contains('Diagram')",
+        },
+        {
+            content: "Choose what makes customers enter, on the diagram",
+            trigger: `${DIAGRAM} .o_smb_jd_start_editable`,
+            run: "click",
+        },
+        {
+            trigger: ".o_smb_jd_trigger_option[data-trigger='partner_created']",
+            run: "click",
+        },
+        {
+            trigger: `${DIAGRAM} .o_smb_jd_trigger:contains('New contact')`,
+        },
+        ...addStep("> .o_smb_jd_layout .o_smb_jd_chart > .o_smb_jd_zone", "wait", "Add a wait at the start"),
+        {
+            content: "The new wait opens beside the diagram",
+            trigger: `${DIAGRAM} .o_smb_jd_panel .o_field_widget[name='wait_amount'] input`,
+            run: "edit 2 && press Tab",
+        },
+        {
+            content: "What it does is said as it is edited",
+            trigger: `${DIAGRAM} .o_smb_jd_panel .o_field_widget[name='diagram_summary']:contains('For 2 days')`,
+        },
+        {
+            trigger: `${DIAGRAM} .o_smb_jd_panel .o_form_button_save`,
+            run: "click",
+        },
+        {
+            content: "Saved: the wait named itself after its settings",
+            trigger: `${DIAGRAM} .o_smb_jd_box.o_smb_jd_wait .o_smb_jd_name:contains('Wait 2 days')`,
+        },
+        ...addStep(
+            ".o_smb_jd_node:has(> .o_smb_jd_box.o_smb_jd_wait) + .o_smb_jd_zone",
+            "condition",
+            "Add a condition after the wait"
+        ),
+        {
+            content: "The condition shows its yes and no outlets",
+            trigger: `${DIAGRAM} .o_smb_jd_box.o_smb_jd_condition.o_smb_jd_selected`,
+        },
+        ...addStep(".o_smb_jd_branch_yes > .o_smb_jd_zone", "email", "An email for those who match"),
+        {
+            trigger: `${DIAGRAM} .o_smb_jd_branch_yes .o_smb_jd_box.o_smb_jd_email`,
+        },
+        ...addStep(".o_smb_jd_branch_no > .o_smb_jd_zone", "email", "Another for the others"),
+        {
+            trigger: `${DIAGRAM} .o_smb_jd_branch_no .o_smb_jd_box.o_smb_jd_email`,
+        },
+        {
+            content: "A new email can go as it is: a subject and a body",
+            trigger: `${DIAGRAM} .o_smb_jd_panel .o_field_widget[name='subject'] input:value(News from)`,
+        },
+        ...addStep(
+            ".o_smb_jd_chart > .o_smb_jd_flow > .o_smb_jd_node:has(> .o_smb_jd_box.o_smb_jd_condition) + .o_smb_jd_zone",
+            "split",
+            "Add an A/B split where both outlets join"
+        ),
+        {
+            content: "The split names itself and shows its variants",
+            trigger: `${DIAGRAM} .o_smb_jd_box.o_smb_jd_split .o_smb_jd_name:contains('A/B split 50/50')`,
+        },
+        {
+            trigger: `${DIAGRAM} .o_smb_jd_branch_a .o_smb_jd_branch_label:contains('Variant A')`,
+        },
+        {
+            content: "Close the panel",
+            trigger: `${DIAGRAM} .o_smb_jd_panel_close`,
+            run: "click",
+        },
+        {
+            trigger: `${DIAGRAM}:not(:has(.o_smb_jd_panel))`,
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("smb_journey_diagram_read_only", {
+    steps: () => [
+        {
+            content: "The diagram shows the steps with their numbers",
+            trigger: `${DIAGRAM} .o_smb_jd_box:contains('Hello diagram') .o_smb_jd_stat:contains('Sent')`,
+        },
+        {
+            content: "Nothing to add, move or delete for a Journey User",
+            trigger: `${DIAGRAM}.o_smb_jd_readonly:not(:has(.o_smb_jd_add)):not(:has(.o_smb_jd_menu)):not(:has(.o_smb_jd_movable))`,
+        },
+        {
+            content: "A step opens to be read",
+            trigger: `${DIAGRAM} .o_smb_jd_box:contains('Hello diagram')`,
+            run: "click",
+        },
+        {
+            trigger: `${DIAGRAM} .o_smb_jd_panel .o_field_widget[name='subject']:contains('Hi')`,
+        },
+        {
+            content: "Read-only: no save button, no editable input",
+            trigger: `${DIAGRAM} .o_smb_jd_panel:not(:has(.o_form_button_save)):not(:has(.o_field_widget[name='subject'] input))`,
+        },
+    ],
+});

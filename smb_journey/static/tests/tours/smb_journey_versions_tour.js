@@ -1,0 +1,70 @@
+import { registry } from "@web/core/registry";
+
+registry.category("web_tour.tours").add("smb_journey_versions_tour", {
+    steps: () => [
+        {
+            content: "A customer is inside: the form says what a change to the steps does",
+            trigger: ".o_smb_journey_version_banner:contains('Changes to its steps create version 2')",
+        },
+        {
+            content: "Open the last email of the running journey",
+            trigger: ".o_field_widget[name='step_ids'] .o_data_row:contains('Follow-up') td.o_data_cell[name='name']",
+            run: "click",
+        },
+        {
+            content: "Reword its subject",
+            trigger: ".modal .o_field_widget[name='subject'] input",
+            run: "edit Follow-up, reworded",
+        },
+        {
+            trigger: ".modal .o_form_button_save",
+            run: "click",
+        },
+        {
+            trigger: "body:not(:has(.modal))",
+        },
+        {
+            content: "Save the journey",
+            trigger: ".o_form_view .o_form_button_save",
+            run: "click",
+        },
+        {
+            content: "The customer inside now finishes the older version",
+            trigger: ".o_form_view:not(:has(.o_form_button_save:visible)) .alert:contains('customers are finishing older versions')",
+        },
+        {
+            content: "The stat button shows the version",
+            trigger: ".o_form_view button[name='action_view_versions']:contains('v2')",
+        },
+        {
+            content: "Open the Versions tab",
+            trigger: ".o_notebook .nav-link:contains('Versions')",
+            run: "click",
+        },
+        {
+            content: "Version 2 is current",
+            trigger: ".o_field_widget[name='version_ids'] .o_data_row:contains('Version 2'):contains('Current')",
+        },
+        {
+            content: "Version 1 is retired, its customer still inside: move them",
+            trigger: ".o_field_widget[name='version_ids'] .o_data_row:contains('Version 1'):contains('Retired') button[name='action_move_customers']",
+            run: "click",
+        },
+        {
+            content: "The preview says where the customer goes",
+            trigger: ".modal .o_field_widget[name='line_ids'] .o_data_row:contains('Tour Versions'):contains('Follow-up'):contains('The copy of their step')",
+        },
+        {
+            trigger: ".modal .o_smb_journey_move_summary:contains('1 customers move to version 2')",
+        },
+        {
+            content: "Move",
+            trigger: ".modal button[name='action_move']",
+            run: "click",
+        },
+        {
+            content: "The dialog closes on success",
+            trigger: "body:not(:has(.modal))",
+        },
+    ],
+});
