@@ -63,3 +63,6 @@ from . import smb_journey_version
 from . import smb_journey_step_version
 from . import smb_journey_versions
 from . import smb_journey_step_diagram
+from . import smb_journey_defaults
+from . import smb_journey_copy
+from . import smb_journey_template

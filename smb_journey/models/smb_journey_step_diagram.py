@@ -105,7 +105,9 @@ class SmbJourneyStep(models.Model):
         journey.check_access("write")
         if step_type not in self._step_types():
             raise UserError(self.env._("Unknown step type: %s", step_type))
-        parent, branch, siblings, index = self._diagram_place(journey, after_id, parent_id, outlet)
+        after, parent = self._diagram_fork(
+            journey, self.env._("Step added on the diagram"), self.browse(after_id), self.browse(parent_id))
+        parent, branch, siblings, index = self._diagram_place(journey, after.id, parent.id, outlet)
         sequence = self._diagram_make_room(siblings, index)
         vals = {
             "journey_id": journey.id,
@@ -130,6 +132,16 @@ class SmbJourneyStep(models.Model):
         self.check_access("write")
         if after_id == self.id:
             return self._diagram_result()
+        # the diagram may hold steps of a version retired since it loaded
+        step, after, parent = (self.browse(x)._live_counterpart(strict=True) for x in (self.id, after_id, parent_id))
+        if step != self:
+            return step.diagram_move(after_id=after.id, parent_id=parent.id, outlet=outlet)
+        if not self._diagram_moves(after, parent, outlet):
+            return self._diagram_result()
+        step, after, parent = self._diagram_fork(self.journey_id, self.env._("Step %s moved", self.name),
+                                                 self, after, parent)
+        if step != self:  # copied into a new version: move the copy
+            return step.diagram_move(after_id=after.id, parent_id=parent.id, outlet=outlet)
         parent, branch, siblings, index = self._diagram_place(
             self.journey_id, after_id, parent_id, outlet, moving=self)
         ancestor = parent
@@ -178,6 +190,10 @@ class SmbJourneyStep(models.Model):
         self.ensure_one()
         self.check_access("unlink")
         journey = self.journey_id
+        # customers inside keep this step in their version: the deletion happens in a new one
+        step = self._diagram_fork(journey, self.env._("Step %s deleted", self.name), self)[0]
+        if step != self:
+            return step.diagram_delete(keep_outlet=keep_outlet)
         kept = self.child_ids.filtered(lambda s: s.branch == keep_outlet).sorted(
             lambda s: (s.sequence, s.id)) if keep_outlet else self.browse()
         doomed = self.search([("id", "child_of", self.id)])
@@ -205,6 +221,26 @@ class SmbJourneyStep(models.Model):
 
     def _diagram_result(self):
         return {"journey_id": self.journey_id.id, "step_id": self.id}
+
+    @api.model
+    def _diagram_fork(self, journey, summary, *steps):
+        """``steps`` (empty ones allowed) as the edit will write them: in the
+        journey's current version, copied into a new version first when
+        customers are inside (the versions' copy-on-write), so that places
+        are computed among the steps that are written."""
+        live = [step._live_counterpart(strict=True) if step else step for step in steps]
+        mapping = journey._fork_if_customers_inside(summary)
+        return [mapping.get(step, step) if step else step for step in live]
+
+    def _diagram_moves(self, after, parent, outlet):
+        """Whether placing this step after ``after`` (else first on
+        ``outlet`` of ``parent``, else first) changes where it is."""
+        siblings = self._siblings()
+        index = list(siblings).index(self)
+        if after:
+            return after.parent_id != self.parent_id or after.branch != self.branch or \
+                index == 0 or siblings[index - 1] != after
+        return index != 0 or self.parent_id != parent or (parent and self.branch != outlet)
 
     @api.model
     def _type_of(self, step_type):

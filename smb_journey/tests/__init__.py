@@ -31,4 +31,6 @@ from . import test_forecast
 from . import test_test_run_ui
 from . import test_versions
 from . import test_diagram
+from . import test_settings
+from . import test_journey_templates
 from . import test_translations

@@ -152,18 +152,34 @@ class TestDiagramEditing(JourneyCase):
         self.assertFalse(nested.exists() or deep.exists())
         self.assertEqual(self.path(), ["Hello", yes.name, "Wait a day", "Again"])
 
-    def test_a_step_with_customers_waiting_cannot_be_deleted(self):
+    def test_deleting_a_step_customers_wait_on_makes_a_version_they_finish(self):
         condition = self.insert("condition", after_id=self.step_again.id)
         waiting_on = self.insert("wait", parent_id=condition.id, outlet="yes")
         self.journey.action_start()
         enrollment = self.journey.enroll(self.customer)
         enrollment.step_id = waiting_on
-        with self.assertRaisesRegex(UserError, "Customers are waiting on this step"):
-            condition.diagram_delete()
-        self.assertTrue(condition.exists() and waiting_on.exists())
-        with self.assertRaisesRegex(UserError, "Customers are waiting"):
-            condition.diagram_delete(keep_outlet="no")
-        self.assertEqual(waiting_on.parent_id, condition, "nothing moved")
+        v1 = self.journey.version_id
+        result = condition.diagram_delete(keep_outlet="no")
+        self.assertEqual(self.journey.version_id.number, 2, "the deletion made version 2")
+        self.assertEqual(self.path(), ["Hello", "Wait a day", "Again"])
+        self.assertEqual((enrollment.version_id, enrollment.step_id), (v1, waiting_on),
+                         "the customer finishes version 1, where the step still is")
+        self.assertTrue(condition.exists() and waiting_on.parent_id == condition)
+        self.assertEqual(result["journey_id"], self.journey.id)
+
+    def test_the_diagram_edits_the_current_version_with_ids_loaded_before_a_fork(self):
+        self.journey.action_start()
+        self.journey.enroll(self.customer)
+        hello, again = self.step_hello, self.step_again
+        self.Step.diagram_insert(self.journey.id, "wait", after_id=hello.id)  # forks: version 2
+        self.assertEqual(self.journey.version_id.number, 2)
+        self.assertFalse(hello.active, "the diagram still holds version 1's ids")
+        new = self.Step.browse(self.Step.diagram_insert(self.journey.id, "email", after_id=again.id)["step_id"])
+        self.assertEqual(new.version_id, self.journey.version_id)
+        self.assertEqual(self.path()[-1], new.name, "added after the current version's copy of 'Again'")
+        again.diagram_move(after_id=hello.id)
+        self.assertEqual(self.path()[:2], ["Hello", "Again"])
+        self.assertEqual(self.journey.version_id.number, 2, "one version for the whole editing")
 
     def test_journey_users_read_the_diagram_but_cannot_edit_it(self):
         user = new_test_user(self.env, "diagram_reader", groups="sales_team.group_sale_salesman,smb_journey.group_journey_user")

@@ -7,6 +7,11 @@ registry.category("web_tour.tours").add("smb_journey_versions_tour", {
             trigger: ".o_smb_journey_version_banner:contains('Changes to its steps create version 2')",
         },
         {
+            content: "The Steps tab lists the steps (the Diagram tab comes first)",
+            trigger: ".o_notebook .nav-link:contains('Steps')",
+            run: "click",
+        },
+        {
             content: "Open the last email of the running journey",
             trigger: ".o_field_widget[name='step_ids'] .o_data_row:contains('Follow-up') td.o_data_cell[name='name']",
             run: "click",
