@@ -33,3 +33,4 @@ from . import test_versions
 from . import test_diagram
 from . import test_settings
 from . import test_journey_templates
+from . import test_translations
