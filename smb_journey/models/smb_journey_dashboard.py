@@ -469,13 +469,13 @@ class SmbJourney(models.Model):
                 ("company_id", "in", self.env.companies.ids), ("to_band", "=", "high"),
                 *self._dashboard_range("date", start, end)])
 
+        name = self.env._("Customers at risk")
         return {
             "high": counts["high"], "medium": counts["medium"],
             "high_value": value["high"], "medium_value": value["medium"],
             "rose": rises(start, end), "previous_rose": rises(*previous),
             "customers": customers[:AT_RISK_LISTED],
             "link": self._dashboard_link(
-                "smb_journey.res_partner_action_smb_churn", self.env._("Customers at risk"),
-                [("smb_churn_band", "in", ("high", "medium"))], {}, "list",
-                list_view=self.env.ref("smb_journey.res_partner_view_list_smb_my_customers")),
+                "smb_journey.res_partner_action_smb_churn", name, [("smb_churn_band", "in", ("high", "medium"))],
+                {}, "list", list_view=self.env.ref("smb_journey.res_partner_view_list_smb_my_customers")),
         }
