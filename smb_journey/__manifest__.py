@@ -56,6 +56,7 @@
         "data/smb_journey_timing_data.xml",
         "views/smb_journey_frequency_rule_views.xml",
         "views/smb_journey_timing_views.xml",
+        "views/smb_journey_email_snippets.xml",
     ],
     "demo": [
         "demo/smb_journey_demo.xml",
@@ -72,6 +73,14 @@
     "assets": {
         "web.assets_backend": [
             "smb_journey/static/src/**/*",
+            ("remove", "smb_journey/static/src/email_builder/**/*"),
+            ("remove", "smb_journey/static/src/email_iframe/**/*"),
+        ],
+        "mass_mailing.assets_builder": [
+            "smb_journey/static/src/email_builder/**/*",
+        ],
+        "mass_mailing.assets_inside_builder_iframe": [
+            "smb_journey/static/src/email_iframe/**/*",
         ],
         "web.assets_tests": [
             "smb_journey/static/tests/tours/**/*",

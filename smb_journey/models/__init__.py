@@ -57,3 +57,4 @@ from . import smb_journey_step_best_time
 # message gates, in the order they judge (smb.journey.step._hold_messages)
 from . import smb_journey_step_quiet_hours
 from . import smb_journey_step_frequency_cap
+from . import smb_journey_step_email_editor

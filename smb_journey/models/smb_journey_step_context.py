@@ -65,11 +65,25 @@ class SmbJourneyStep(models.Model):
     def _context_providers(self):
         """{name: Provider}: the names templates read. Extend with super()."""
         _ = self.env._
+        order_labels = {
+            "name": _("Reference"), "date": _("Date"), "url": _("Link"), "review_url": _("Review link"),
+            "line_count": _("Number of lines"), "amount_untaxed": _("Untaxed amount"), "amount_tax": _("Taxes"),
+            "amount_total": _("Total"),
+            "lines": {
+                "name": _("Product"), "description": _("Description"), "quantity": _("Quantity"),
+                "price_unit": _("Unit price"), "subtotal": _("Subtotal"), "total": _("Total"),
+                "image_url": _("Product image"), "product_url": _("Product link"),
+            },
+        }
         return {
             "customer": Provider(_("The customer"), always=True, fields=(
-                "name", "first_name", "email", "city", "country", "company_name")),
+                "name", "first_name", "email", "city", "country", "company_name"), labels={
+                "name": _("Name"), "first_name": _("First name"), "email": _("Email"), "city": _("City"),
+                "country": _("Country"), "company_name": _("Company name")}),
             "company": Provider(_("Your company"), always=True, fields=(
-                "name", "email", "phone", "website", "logo_url", "address")),
+                "name", "email", "phone", "website", "logo_url", "address"), labels={
+                "name": _("Name"), "email": _("Email"), "phone": _("Phone"), "website": _("Website"),
+                "logo_url": _("Logo"), "address": _("Address")}),
             "shop_url": Provider(_("The shop's address"), always=True),
             "unsubscribe_url": Provider(_("The customer's unsubscribe link"), always=True),
             "view_url": Provider(_("The email in a browser"), always=True),
@@ -77,21 +91,28 @@ class SmbJourneyStep(models.Model):
                 "The triggering order; each of its lines has name, description, quantity, price_unit, subtotal, "
                 "total, image_url, product_url"), fields=(
                 "name", "date", "url", "review_url", "lines", "line_count", "amount_untaxed", "amount_tax",
-                "amount_total")),
+                "amount_total"), labels=order_labels),
             "cart": Provider(_("The abandoned cart: the order's values, its url reopens the cart"), fields=(
                 "name", "date", "url", "review_url", "lines", "line_count", "amount_untaxed", "amount_tax",
-                "amount_total")),
+                "amount_total"), labels=order_labels),
             "coupon": Provider(_(
                 "A personal coupon of the step's program, or the one a coupon step gave the customer before"),
                 requires="coupon_source_program_id",
-                               fields=("code", "description", "expires")),
+                               fields=("code", "description", "expires"), labels={
+                "code": _("Code"), "description": _("Reward"), "expires": _("Expiration date")}),
             "tier": Provider(_("The customer's loyalty tier"), always=True, fields=(
                 "name", "benefits", "since", "spend", "order_count", "grace_until", "next_name", "to_next",
-                "orders_to_next", "reward_code", "reward_description", "reward_expires")),
+                "orders_to_next", "reward_code", "reward_description", "reward_expires"), labels={
+                "name": _("Tier"), "benefits": _("Benefits"), "since": _("Member since"), "spend": _("Spend"),
+                "order_count": _("Orders"), "grace_until": _("Kept until"), "next_name": _("Next tier"),
+                "to_next": _("Spend to the next tier"), "orders_to_next": _("Orders to the next tier"),
+                "reward_code": _("Reward code"), "reward_description": _("Reward"),
+                "reward_expires": _("Reward expiration")}),
             "recommendations": Provider(_(
                 "Products the customer has not bought, related to the order or to what they bought; "
                 "e.g. data-smb-for=\"product in recommendations\""), always=True, many=True, fields=(
-                "name", "price", "url", "image_url")),
+                "name", "price", "url", "image_url"), labels={
+                "name": _("Product"), "price": _("Price"), "url": _("Product link"), "image_url": _("Product image")}),
         }
 
     def _available_names(self):
