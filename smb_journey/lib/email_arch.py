@@ -49,10 +49,13 @@ def is_editor_arch(body):
 
 
 def wrap_layout(content):
-    """Content inside the layout the editor expects (the journey theme, no wrapper)."""
+    """Content inside the layout the editor expects (the journey theme's), where
+    blocks can be dropped around it."""
     return (
         '<div data-name="Mailing" class="o_layout oe_unremovable oe_unmovable o_journey_theme">'
-        f'<div class="oe_structure">{content}</div></div>'
+        '<div class="container o_mail_wrapper o_mail_regular oe_unremovable"><div class="row mw-100 mx-0">'
+        f'<div class="col o_mail_no_options o_mail_wrapper_td bg-white oe_structure">{content}</div>'
+        '</div></div></div>'
     )
 
 

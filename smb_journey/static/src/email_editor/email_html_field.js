@@ -5,7 +5,7 @@ import {
     massMailingHtmlField,
 } from "@mass_mailing/fields/html_field/mass_mailing_html_field";
 import { ThemeModel } from "@mass_mailing/themes/theme_service";
-import { Component, onWillStart } from "@odoo/owl";
+import { Component, onWillStart, toRaw } from "@odoo/owl";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { SmbJourneyPlaceholderPlugin } from "./placeholder_plugin";
@@ -62,6 +62,19 @@ export class SmbJourneyEmailHtmlField extends MassMailingHtmlField {
         super.setup();
         this.orm = useService("orm");
         this.placeholders = {};
+        // a new step already has the journey template: the themes are offered until one is picked
+        this.themePicked = false;
+        if (this.props.record.isNew && !this.props.readonly) {
+            this.state.showThemeSelector = true;
+        }
+    }
+
+    updateThemeSelector(props = this.props) {
+        super.updateThemeSelector(props);
+        if (props.record.isNew && !props.readonly && !this.themePicked) {
+            toRaw(this.state).showThemeSelector = true;
+            toRaw(this.state).showCodeView = false;
+        }
     }
 
     /** What the placeholder picker lists for this step's journey (and coupon program). */
@@ -97,12 +110,14 @@ export class SmbJourneyEmailHtmlField extends MassMailingHtmlField {
     getThemeSelectorConfig() {
         return {
             // as Email Marketing does: the inline body is made again once the editor has the theme
-            setThemeHTML: (html) =>
-                this.mutex.exec(() =>
+            setThemeHTML: (html) => {
+                this.themePicked = true;
+                return this.mutex.exec(() =>
                     this.props.record
                         .update({ [this.props.name]: html, [this.props.inlineField]: "" })
                         .catch(() => {})
-                ),
+                );
+            },
             filterTemplates: false,
             mailingModelId: false,
             mailingModelName: "",
