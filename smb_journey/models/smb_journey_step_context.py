@@ -375,9 +375,11 @@ def _product_context(env, product, base_url):
 
 def _order_context(env, order, base_url, cart=False):
     order = order.with_env(env)
+    # a preview reads without writing: an order without a token yet links to the portal page
+    portal_url = order.get_portal_url() if order.access_token else order.access_url
     url = (
-        f"{base_url}/shop/cart?id={order.id}&access_token={order.access_token}"
-        if cart else f"{base_url}{order.get_portal_url()}"
+        f"{base_url}/shop/cart?id={order.id}" + (f"&access_token={order.access_token}" if order.access_token else "")
+        if cart else f"{base_url}{portal_url}"
     )
     lines = []
     for line in order.order_line.filtered(lambda l: not l.display_type and l.product_id):
@@ -395,7 +397,7 @@ def _order_context(env, order, base_url, cart=False):
         "name": order.name,
         "date": format_date(env, order.date_order),
         "url": url,
-        "review_url": f"{base_url}{order.get_portal_url()}#discussion",
+        "review_url": f"{base_url}{portal_url}#discussion",
         "lines": lines,
         "line_count": len(lines),
         "amount_untaxed": _money(env, order.amount_untaxed, order.currency_id),

@@ -65,6 +65,14 @@ class SmbJourneyStep(models.Model):
             result.update(self._default_email_body())
         return result
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            # an arch alone (the inline body is written by the editor) still renders
+            if vals.get("body_arch") and not vals.get("body_html"):
+                vals["body_html"] = vals["body_arch"]
+        return super().create(vals_list)
+
     @api.onchange("step_type")
     def _onchange_step_type_email_body(self):
         if self.step_type == "email" and tools.is_html_empty(self.body_html) and tools.is_html_empty(self.body_arch):
@@ -135,9 +143,8 @@ class SmbJourneyStep(models.Model):
         latest order, cart, lead... the user can read), else the journey's
         latest enrolled customer, else the user."""
         self.ensure_one()
-        model = self.journey_id._trigger().model
-        if model and model in self.env and "partner_id" in self.env[model]._fields:
-            Model = self.env[model]
+        if self._preview_model() is not None:
+            Model = self._preview_model()
             domain = [("partner_id", "!=", False), ("partner_id.email", "!=", False)]
             if "company_id" in Model._fields and self.journey_id.company_id:
                 domain.append(("company_id", "in", [self.journey_id.company_id.id, False]))
@@ -148,13 +155,20 @@ class SmbJourneyStep(models.Model):
             [("journey_id", "=", self.journey_id._origin.id)], order="id desc", limit=1)
         return enrollment.partner_id or self.env.user.partner_id
 
-    def _preview_record(self, partner):
-        """The customer's latest triggering record of this journey's model
-        that the user can read (searching applies their record rules)."""
+    def _preview_model(self):
+        """The triggering records' model, when it has customers the user may read."""
         model = self.journey_id._trigger().model
         if not model or model not in self.env or "partner_id" not in self.env[model]._fields:
             return None
         Model = self.env[model]
+        return Model if Model.has_access("read") else None
+
+    def _preview_record(self, partner):
+        """The customer's latest triggering record of this journey's model
+        that the user can read (searching applies their record rules)."""
+        Model = self._preview_model()
+        if Model is None:
+            return None
         domain = [("partner_id", "=", partner.id)]
         if self.journey_id.trigger == "cart_abandoned" and "state" in Model._fields:
             domain.append(("state", "=", "draft"))

@@ -25,3 +25,4 @@ from . import test_steps_more
 from . import test_experiments
 from . import test_timing
 from . import test_timing_concurrency
+from . import test_email_editor

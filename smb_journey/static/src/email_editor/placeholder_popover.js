@@ -1,5 +1,4 @@
 import { Component, useState } from "@odoo/owl";
-import { fuzzyLookup } from "@web/core/utils/search";
 
 /** The list of placeholders the picker offers, searchable. */
 export class PlaceholderPopover extends Component {
@@ -16,14 +15,17 @@ export class PlaceholderPopover extends Component {
     }
 
     get groups() {
-        const search = this.state.search.trim();
+        const search = this.state.search.trim().toLowerCase();
         if (!search) {
             return this.props.groups;
         }
+        const matches = (text) => text.toLowerCase().includes(search);
         return this.props.groups
             .map((group) => ({
                 ...group,
-                items: fuzzyLookup(search, group.items, (item) => `${item.label} ${item.expr}`),
+                items: matches(group.label)
+                    ? group.items
+                    : group.items.filter((item) => matches(item.label) || matches(item.expr)),
             }))
             .filter((group) => group.items.length);
     }
