@@ -16,7 +16,10 @@ from urllib.parse import unquote
 
 from lxml import html as lxml_html
 
-from .sandbox import ATTR_FOR, ATTR_HREF, ATTR_OUT, ATTR_SRC
+if __package__:
+    from .sandbox import ATTR_FOR, ATTR_HREF, ATTR_OUT, ATTR_SRC
+else:  # imported as a plain module by the ORM-free tests
+    from sandbox import ATTR_FOR, ATTR_HREF, ATTR_OUT, ATTR_SRC
 
 SAMPLE_IMAGE = "/web/static/img/placeholder.png"
 PLACEHOLDER_CLASS = "o_smb_placeholder o-contenteditable-false"
