@@ -184,6 +184,15 @@ class TestEmailEditor(JourneyCase):
         # the default customer is one they can see, never the hidden one's cart
         self.make_order(hidden, company_id=other_company.id, website=False)
         self.assertNotEqual(step._preview_default_partner(), hidden)
+        # without Sales rights, the cart and the recommendations (read from sales lines) show samples
+        self.make_order(self.customer)
+        self.cart_step.write({"recommendation_count": 3, "body_html": snippet(self.env, "s_smb_cart_lines")
+                              + snippet(self.env, "s_smb_recommendations")})
+        self.assertFalse(self.env["sale.order.line"].with_user(manager).has_access("read"))
+        step.invalidate_recordset()
+        self.assertFalse(step.email_preview_error)
+        self.assertIn("Espresso Cup", step.email_preview_html, "the sample cart")
+        self.assertIn("Teapot", step.email_preview_html, "the sample recommendation")
 
     def test_broken_template_preview_shows_a_readable_error(self):
         step = self.step_hello
