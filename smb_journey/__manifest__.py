@@ -63,6 +63,7 @@
         "views/smb_journey_version_views.xml",
         "wizard/smb_journey_version_move_views.xml",
         "views/smb_journey_step_diagram_views.xml",
+        "views/smb_journey_email_snippets.xml",
         # last: its buttons open the actions above, and its menu goes in the Configuration menu
         "views/res_config_settings_views.xml",
     ],
@@ -82,6 +83,14 @@
     "assets": {
         "web.assets_backend": [
             "smb_journey/static/src/**/*",
+            ("remove", "smb_journey/static/src/email_builder/**/*"),
+            ("remove", "smb_journey/static/src/email_iframe/**/*"),
+        ],
+        "mass_mailing.assets_builder": [
+            "smb_journey/static/src/email_builder/**/*",
+        ],
+        "mass_mailing.assets_inside_builder_iframe": [
+            "smb_journey/static/src/email_iframe/**/*",
         ],
         "web.assets_tests": [
             "smb_journey/static/tests/tours/**/*",
