@@ -53,6 +53,7 @@
         "views/smb_journey_webhook_views.xml",
         "views/smb_journey_webhook_delivery_views.xml",
         "views/smb_journey_step_webhook_views.xml",
+        "views/smb_journey_dashboard_views.xml",
         "views/smb_journey_menus.xml",
         "data/smb_journey_timing_data.xml",
         "views/smb_journey_frequency_rule_views.xml",

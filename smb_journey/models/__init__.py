@@ -67,3 +67,4 @@ from . import smb_journey_defaults
 from . import smb_journey_copy
 from . import smb_journey_template
 from . import smb_journey_step_email_editor
+from . import smb_journey_dashboard

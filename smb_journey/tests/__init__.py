@@ -35,3 +35,4 @@ from . import test_settings
 from . import test_journey_templates
 from . import test_translations
 from . import test_email_editor
+from . import test_dashboard

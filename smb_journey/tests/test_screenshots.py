@@ -56,3 +56,6 @@ class TestReadmeScreenshots(HttpCase):
         partner = self.env.ref("smb_journey.demo_partner_emma")
         self.shoot("customer_salesperson", f"/odoo/contacts/{partner.id}", "smb_journey_shot_customer",
                    login="sally")
+
+    def test_dashboard(self):
+        self.shoot("dashboard", "/odoo/action-smb_journey.smb_journey_dashboard_action", "smb_journey_shot_dashboard")
