@@ -48,6 +48,10 @@ tours.add("smb_journey_shot_email_editor", {
     steps: () => [
         { trigger: '[name="body_arch"] :iframe .o_mail_wrapper_td [data-smb-out]' },
         { trigger: '.o_snippet[name="Journey"] button' },
+        {
+            trigger: ".o_notebook",
+            run: () => document.querySelector(".o_notebook").scrollIntoView({ block: "start" }),
+        },
         settle,
     ],
 });
@@ -56,7 +60,11 @@ tours.add("smb_journey_shot_email_preview", {
     steps: () => [
         { trigger: '[name="body_arch"] :iframe .o_mail_wrapper_td' },
         { trigger: '.o_notebook_headers a[name="email_preview"]', run: "click" },
-        { trigger: '.o_smb_journey_email_preview :iframe body:contains("Emma"):not(:contains("{{"))' },
+        { trigger: '.o_smb_journey_email_preview :iframe body:contains("Hi "):not(:contains("{{"))' },
+        {
+            trigger: ".o_notebook",
+            run: () => document.querySelector(".o_notebook").scrollIntoView({ block: "start" }),
+        },
         settle,
     ],
 });
