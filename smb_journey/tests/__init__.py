@@ -31,3 +31,4 @@ from . import test_forecast
 from . import test_test_run_ui
 from . import test_versions
 from . import test_diagram
+from . import test_builder_ui
