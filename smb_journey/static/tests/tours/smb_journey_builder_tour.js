@@ -83,6 +83,13 @@ registry.category("web_tour.tours").add("smb_journey_builder", {
             trigger: ".modal .o_smb_forecast_windows tr[data-days='30'] .o_smb_forecast_entrants:contains('≈')",
         },
         {
+            trigger: ".modal .o_smb_forecast_windows tr[data-days='30']:contains('new contacts with an email address')",
+        },
+        {
+            content: "The condition's share of each outlet: no filter yet, everybody says yes",
+            trigger: ".modal .o_smb_forecast_outlets tr:contains('If customer matches a filter'):contains('If yes 100 %')",
+        },
+        {
             trigger: ".modal .o_smb_forecast_sentence:contains('messages a day')",
         },
         ...closeDialog("Close the forecast"),
