@@ -26,6 +26,7 @@
         "data/smb_journey_lead_nurture_data.xml",
         "data/smb_journey_reengagement_data.xml",
         "data/smb_journey_replenishment_data.xml",
+        "data/smb_journey_template_data.xml",
         "wizard/smb_journey_enroll_wizard_views.xml",
         "views/smb_journey_step_views.xml",
         "views/smb_journey_step_more_views.xml",
@@ -34,13 +35,13 @@
         "views/smb_journey_conversion_views.xml",
         "views/smb_journey_event_views.xml",
         "views/smb_journey_views.xml",
+        "views/smb_journey_template_views.xml",
         "views/smb_journey_experiments_views.xml",
         "views/smb_loyalty_tier_views.xml",
         "views/smb_churn_run_views.xml",
         "views/res_partner_views.xml",
         "views/crm_lead_views.xml",
         "views/sale_order_views.xml",
-        "views/res_config_settings_views.xml",
         "views/mailing_mailing_views.xml",
         "views/ir_actions_server_views.xml",
         "views/ir_cron_views.xml",
@@ -52,6 +53,7 @@
         "views/smb_journey_webhook_views.xml",
         "views/smb_journey_webhook_delivery_views.xml",
         "views/smb_journey_step_webhook_views.xml",
+        "views/smb_journey_dashboard_views.xml",
         "views/smb_journey_menus.xml",
         "data/smb_journey_timing_data.xml",
         "views/smb_journey_frequency_rule_views.xml",
@@ -61,6 +63,9 @@
         "views/smb_journey_version_views.xml",
         "wizard/smb_journey_version_move_views.xml",
         "views/smb_journey_step_diagram_views.xml",
+        "views/smb_journey_email_snippets.xml",
+        # last: its buttons open the actions above, and its menu goes in the Configuration menu
+        "views/res_config_settings_views.xml",
     ],
     "demo": [
         "demo/smb_journey_demo.xml",
@@ -78,6 +83,14 @@
     "assets": {
         "web.assets_backend": [
             "smb_journey/static/src/**/*",
+            ("remove", "smb_journey/static/src/email_builder/**/*"),
+            ("remove", "smb_journey/static/src/email_iframe/**/*"),
+        ],
+        "mass_mailing.assets_builder": [
+            "smb_journey/static/src/email_builder/**/*",
+        ],
+        "mass_mailing.assets_inside_builder_iframe": [
+            "smb_journey/static/src/email_iframe/**/*",
         ],
         "web.assets_tests": [
             "smb_journey/static/tests/tours/**/*",

@@ -13,6 +13,7 @@
     "data": [
         "data/smb_journey_review_after_delivery_data.xml",
         "data/smb_journey_back_in_stock_data.xml",
+        "data/smb_journey_template_data.xml",
         "views/smb_journey_views.xml",
     ],
     "demo": ["demo/smb_journey_stock_demo.xml"],

@@ -54,6 +54,15 @@ from markupsafe import Markup, escape, soft_str
 
 ATTR_FOR = "data-smb-for"
 ATTR_IF = "data-smb-if"
+# placeholders the email editor inserts: the element shows a sample value (or a
+# sample image, or a harmless link) while it is edited; a render writes the
+# expression in its place, so the editor never sees nor rewrites template code
+ATTR_OUT = "data-smb-out"  # <span data-smb-out="customer.first_name">Ann</span>
+ATTR_SRC = "data-smb-src"  # <img src="/placeholder.png" data-smb-src="line.image_url"/>
+ATTR_HREF = "data-smb-href"  # <a href="/shop" data-smb-href="cart.url">
+ATTR_PREFIX = "data-smb-"
+# editor-only marks of a placeholder, dropped from what is sent
+_EDITOR_CLASSES = frozenset({"o_smb_placeholder", "o-contenteditable-false"})
 _FOR_RE = re.compile(r"^\s*[A-Za-z_]\w*(\s*,\s*[A-Za-z_]\w*)*\s+in\s+\S.*$", re.DOTALL)
 _MARK_RE = re.compile(r"<!--SMBJ(FOR|IF|END)(?: (.*?))?-->", re.DOTALL)
 _TAG_OPEN_RE = re.compile(r"\{[{%]")
@@ -90,13 +99,15 @@ def to_jinja(source):
     """Return the Jinja source of an editor-safe template.
 
     ``data-smb-for`` / ``data-smb-if`` attributes become ``{% for %}`` /
-    ``{% if %}`` blocks wrapping their element; entities the editor put inside
+    ``{% if %}`` blocks wrapping their element; ``data-smb-out`` replaces the
+    element's sample content by ``{{ expr }}``, ``data-smb-src`` /
+    ``data-smb-href`` its ``src`` / ``href``; entities the editor put inside
     ``{{ }}`` (``&quot;``, ``&gt;``) are decoded back.
     """
     if not source:
         return ""
     source = _decode_quoted_tags(source)
-    if ATTR_FOR in source or ATTR_IF in source:
+    if ATTR_PREFIX in source:
         source = _expand_directives(source)
     # the editor (and lxml) escape quotes and '>' inside text and attributes
     return _sub_tags(source, lambda tag: html.unescape(_unquote(tag)))
@@ -143,8 +154,39 @@ def _unquote(expr):
     return expr if " " in expr else unquote(expr)
 
 
+def _placeholder_expression(expr, attribute):
+    expr = (expr or "").strip()
+    if not expr or "}}" in expr or "{%" in expr or "%}" in expr:
+        raise TemplateError(f"Invalid placeholder {attribute}=\"{expr}\": write a value such as customer.first_name.")
+    return "{{ %s }}" % expr
+
+
+def _expand_placeholders(wrapper):
+    """Editor placeholders -> ``{{ }}`` in place (see ATTR_OUT, ATTR_SRC, ATTR_HREF)."""
+    for node in wrapper.xpath(f"//*[@{ATTR_SRC} or @{ATTR_HREF}]"):
+        for attribute, target in ((ATTR_SRC, "src"), (ATTR_HREF, "href")):
+            expr = node.attrib.pop(attribute, None)
+            if expr is not None:
+                node.set(target, _placeholder_expression(expr, attribute))
+    # innermost first: a placeholder inside another one goes with it
+    for node in reversed(wrapper.xpath(f"//*[@{ATTR_OUT}]")):
+        expr = _placeholder_expression(node.attrib.pop(ATTR_OUT), ATTR_OUT)
+        for child in list(node):
+            node.remove(child)
+        node.text = expr
+        node.attrib.pop("contenteditable", None)
+        classes = [c for c in (node.get("class") or "").split() if c not in _EDITOR_CLASSES]
+        if classes:
+            node.set("class", " ".join(classes))
+        else:
+            node.attrib.pop("class", None)
+        if node.tag == "span" and not node.attrib:
+            node.drop_tag()
+
+
 def _expand_directives(source):
     wrapper = lxml_html.fragment_fromstring(source, create_parent="div")
+    _expand_placeholders(wrapper)
     for node in wrapper.xpath(f"//*[@{ATTR_FOR} or @{ATTR_IF}]"):
         loop = node.attrib.pop(ATTR_FOR, None)
         cond = node.attrib.pop(ATTR_IF, None)

@@ -63,3 +63,8 @@ from . import smb_journey_version
 from . import smb_journey_step_version
 from . import smb_journey_versions
 from . import smb_journey_step_diagram
+from . import smb_journey_defaults
+from . import smb_journey_copy
+from . import smb_journey_template
+from . import smb_journey_step_email_editor
+from . import smb_journey_dashboard

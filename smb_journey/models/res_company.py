@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 ATTRIBUTION_MODELS = [
@@ -41,8 +41,14 @@ class ResCompany(models.Model):
     smb_churn_horizon_days = fields.Integer(
         "Churn Horizon (days)",
         help="Churn = no order within this many days. 0: derived every night from the shop's purchase cadence.")
-    smb_churn_medium_threshold = fields.Float("Medium Risk From", default=0.4)
-    smb_churn_high_threshold = fields.Float("High Risk From", default=0.7)
+    # fractions (0.4), as the scoring compares them with its probabilities; shown in percent
+    smb_churn_medium_threshold = fields.Float(
+        "Medium Risk From", default=0.4,
+        help="A customer whose churn score (the probability of no order within the horizon) reaches this is at "
+        "medium risk.")
+    smb_churn_high_threshold = fields.Float(
+        "High Risk From", default=0.7,
+        help="A customer whose churn score reaches this is at high risk (the shipped win-back journey's trigger).")
     smb_churn_hysteresis = fields.Float(
         "Risk Band Hysteresis", default=0.1,
         help="A customer leaves a risk band only when the score drops this far below its threshold, "
@@ -65,6 +71,95 @@ class ResCompany(models.Model):
         "Shop's Best Send Hour", readonly=True, default=-1,
         help="The hour of the day (customers' local time) at which customers open most, from the nightly "
         "recompute; -1 until there is history. Used for customers with no history of their own.")
+
+    # sender of the journey emails (smb_journey_step_email.py)
+    smb_journey_email_from = fields.Char(
+        "Journey Emails From",
+        help="Sender of the journey emails whose step names none, e.g. \"My Shop\" <news@myshop.com>. "
+        "Empty: the company's email address.")
+
+    # defaults of new journeys and tiers (smb_journey_defaults.py, smb_loyalty_tier.py)
+    smb_default_conversion_window_days = fields.Integer(
+        "Attribution Window (days)", default=5,
+        help="Conversion window of new journeys: an order confirmed within this many days after a journey "
+        "email is credited to it. Each journey can set its own.")
+    smb_default_respect_quiet_hours = fields.Boolean(
+        "New Journeys Respect Quiet Hours", default=True,
+        help="New journeys hold their emails during the quiet hours (when the quiet hours are on).")
+    smb_default_goal_order = fields.Boolean(
+        "New Journeys End at the Next Order",
+        help="New journeys get the goal \"Customer confirms an order\": a customer who orders leaves them.")
+    smb_default_holdout_percent = fields.Integer(
+        "Holdout of New Journeys (%)", default=0,
+        help="New journeys keep this share of their customers (0 to 50 %) as a control group that receives "
+        "nothing, to measure what the journey adds.")
+    smb_default_cap_policy = fields.Selection(
+        [("delay", "Wait until the cap allows it"), ("skip", "Skip the email")],
+        "New Journeys When Capped", default="delay", required=True,
+        help="What new journeys do with an email that the frequency cap holds back.")
+    smb_default_consent_required = fields.Boolean(
+        "New Journeys Require Consent",
+        help="New journeys take in only contacts who confirmed a double opt-in subscription.")
+    smb_tier_period_months = fields.Integer(
+        "Tier Spend Period (months)", default=12,
+        help="Period over which new loyalty tiers count the customer's spend (each tier can set its own).")
+    smb_tier_grace_days = fields.Integer(
+        "Tier Grace Period (days)", default=30,
+        help="Days new loyalty tiers let a customer keep the tier after they stop qualifying.")
+
+    @api.constrains("smb_churn_medium_threshold", "smb_churn_high_threshold", "smb_churn_hysteresis",
+                    "smb_churn_horizon_days")
+    def _check_smb_churn_settings(self):
+        for company in self:
+            if not 0 < company.smb_churn_medium_threshold < company.smb_churn_high_threshold <= 1:
+                raise ValidationError(self.env._(
+                    "Churn risk: medium risk starts above 0 %, high risk above medium risk and at most at 100 %."))
+            if not 0 <= company.smb_churn_hysteresis < company.smb_churn_medium_threshold:
+                raise ValidationError(self.env._(
+                    "Churn risk: the hysteresis is at least 0 % and below the medium risk threshold."))
+            if company.smb_churn_horizon_days < 0:
+                raise ValidationError(self.env._("Churn risk: the horizon cannot be negative."))
+
+    @api.constrains("smb_default_conversion_window_days", "smb_default_holdout_percent",
+                    "smb_tier_period_months", "smb_tier_grace_days")
+    def _check_smb_defaults(self):
+        for company in self:
+            if company.smb_default_conversion_window_days < 0 or company.smb_tier_grace_days < 0:
+                raise ValidationError(self.env._("The attribution window and the grace period cannot be negative."))
+            if not 0 <= company.smb_default_holdout_percent <= 50:
+                raise ValidationError(self.env._("A holdout keeps 0 to 50 % of the customers out of the journey."))
+            if company.smb_tier_period_months < 1:
+                raise ValidationError(self.env._("The tiers' spend period is at least one month."))
+
+    @api.constrains("smb_journey_email_from")
+    def _check_smb_journey_email_from(self):
+        for company in self.filtered("smb_journey_email_from"):
+            if len(tools.mail.email_split(company.smb_journey_email_from)) != 1:
+                raise ValidationError(self.env._(
+                    "Journey emails are sent from one address, e.g. \"My Shop\" <news@myshop.com>."))
+
+    def write(self, vals):
+        res = super().write(vals)
+        if {"smb_journey_email_from", "email", "name"} & set(vals):
+            # the tracking mailings of the email steps show their sender;
+            # sudo: every such step of the company, whoever edits the company
+            self.env["smb.journey.step"].sudo().search([
+                ("company_id", "in", self.ids), ("mailing_id", "!=", False), ("step_type", "=", "email"),
+                ("email_from", "=", False),
+            ])._sync_mailing()
+        return res
+
+    def _smb_journey_defaults(self):
+        """{smb.journey field: value}: what this company's settings give new journeys."""
+        self.ensure_one()
+        return {
+            "conversion_window_days": self.smb_default_conversion_window_days,
+            "respect_quiet_hours": self.smb_default_respect_quiet_hours,
+            "goal": "order_confirmed" if self.smb_default_goal_order else "none",
+            "holdout_percent": self.smb_default_holdout_percent,
+            "cap_policy": self.smb_default_cap_policy,
+            "consent_required": self.smb_default_consent_required,
+        }
 
     @api.constrains("smb_quiet_start", "smb_quiet_end")
     def _check_smb_quiet_hours(self):

@@ -22,6 +22,10 @@ class ResPartner(models.Model):
 
     smb_enrollment_ids = fields.One2many("smb.journey.enrollment", "partner_id", "Journeys")
     smb_enrollment_count = fields.Integer("Journey Count", compute="_compute_smb_enrollment_count")
+    smb_active_journey_ids = fields.Many2many(
+        "smb.journey", string="Active Journeys", compute="_compute_smb_active_journey_ids",
+        groups="base.group_user",
+        help="The journeys this customer, or a contact of this company, is going through now.")
     smb_journey_optout = fields.Boolean(
         "Opted Out of Journeys", tracking=True,
         help="Receives no journey email; other emails (orders, invoices) still go out.",
@@ -211,6 +215,20 @@ class ResPartner(models.Model):
             [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]))
         for partner in self:
             partner.smb_enrollment_count = counts.get(partner, 0)
+
+    @api.depends_context("uid", "allowed_company_ids")
+    def _compute_smb_active_journey_ids(self):
+        """With the reader's rights: a salesperson sees the journeys of the
+        customers their Sales rights show them."""
+        rows = self.env["smb.journey.enrollment"]._read_group(
+            [("partner_id", "child_of", self._origin.commercial_partner_id.ids), ("state", "=", "running")],
+            ["partner_id"], ["journey_id:recordset"]) if self._origin else []
+        for partner in self:
+            journeys, origin = self.env["smb.journey"], partner._origin
+            for contact, running in rows:
+                if contact == origin or (origin.smb_is_commercial and contact.commercial_partner_id == origin):
+                    journeys |= running
+            partner.smb_active_journey_ids = journeys
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -24,6 +24,6 @@ class SmbChurnHistory(models.Model):
     clv = fields.Monetary("Predicted Value", currency_field="currency_id", readonly=True)
 
     def _compute_display_name(self):
-        labels = dict(vocabulary.BANDS)
+        labels = dict(self._fields["to_band"]._description_selection(self.env))
         for row in self:
             row.display_name = f"{labels.get(row.from_band, '-')} → {labels.get(row.to_band)}"

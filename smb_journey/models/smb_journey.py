@@ -239,7 +239,7 @@ class SmbJourney(models.Model):
     @api.model
     def _reason_selection(self):
         """The one list of reasons (tools/vocabulary.py) plus the triggers' and step types' own."""
-        reasons = list(vocabulary.REASONS)
+        reasons = [(code, self.env._(label)) for code, label in vocabulary.REASONS]
         declarations = [*self._trigger_types().values(), *self.env["smb.journey.step"]._step_types().values()]
         for declaration in declarations:
             reasons += [r for r in declaration.reasons if r[0] not in dict(reasons)]
@@ -866,7 +866,8 @@ class SmbJourney(models.Model):
         return env._(
             "the nightly risk scoring moved them into %(band)s churn risk on %(date)s (score %(score)s %%, "
             "predicted value %(value)s).",
-            band=dict(record._fields["to_band"]._description_selection(env)).get(record.to_band, ""),
+            band=vocabulary.inline_label(env, dict(record._fields["to_band"]._description_selection(env)).get(
+                record.to_band, "")),
             date=format_date(env, record.date), score=round(record.score * 100),
             value=format_amount(env, record.clv, record.company_id.currency_id))
 

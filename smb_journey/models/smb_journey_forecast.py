@@ -19,6 +19,7 @@ from odoo.tools import SQL
 
 from odoo.addons.smb_journey.lib import dates as dates_lib
 from odoo.addons.smb_journey.lib import schedule
+from odoo.addons.smb_journey.tools import vocabulary
 
 from .smb_journey_step_frequency_cap import _room_at
 
@@ -323,7 +324,7 @@ class SmbJourney(models.Model):
         count = len(keys - entered)
         source = dict(self._fields["date_source"]._description_selection(self.env)).get(self.date_source, "")
         return Entrants(count, self.env._("%(count)s customers whose %(date)s falls in these days",
-                                          count=count, date=source.lower()))
+                                          count=count, date=vocabulary.inline_label(self.env, source)))
 
     def _forecast_no_order(self, date_from, date_to):
         """The customer accounts whose last confirmed order turns the journey's

@@ -35,6 +35,9 @@ class SmbJourneyLog(models.Model):
     # sudo (compute_sudo / related): sales staff read how their customer's
     # email did without Email Marketing rights on the traces themselves
     trace_status = fields.Selection(related="mailing_trace_id.trace_status", string="Email Status")
+    sent_datetime = fields.Datetime(
+        related="mailing_trace_id.sent_datetime", string="Left the Queue On",
+        help="When the message was sent: the statistics count a message sent then.")
     opened = fields.Boolean(compute="_compute_engagement", compute_sudo=True)
     clicked = fields.Boolean(compute="_compute_engagement", compute_sudo=True)
     conversion_ids = fields.One2many("smb.journey.conversion", "log_id", "Conversions")

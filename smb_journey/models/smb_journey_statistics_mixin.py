@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.fields import Domain
 
 from .smb_journey_conversion import DELIVERED
 
@@ -42,6 +43,13 @@ class SmbJourneyStatisticsMixin(models.AbstractModel):
     revenue = fields.Monetary(compute="_compute_mail_statistics", currency_field="currency_id")
     open_rate = fields.Float("Open Rate (%)", compute="_compute_mail_statistics")
     click_rate = fields.Float("Click Rate (%)", compute="_compute_mail_statistics")
+    recipient_count = fields.Integer(
+        "Recipients", compute="_compute_revenue_per_recipient",
+        help="Customers (accounts: a company with its contacts counts once) who were delivered at least one "
+        "message: those whose orders can be credited.")
+    revenue_per_recipient = fields.Monetary(
+        "Revenue per Recipient", compute="_compute_revenue_per_recipient", currency_field="currency_id",
+        help="Revenue credited divided by the recipients.")
 
     def _statistics_scope(self):
         """``(field, steps_of)``: the smb.journey.conversion field pointing to
@@ -70,15 +78,37 @@ class SmbJourneyStatisticsMixin(models.AbstractModel):
             record.click_rate = 100.0 * counts["clicked"] / reachable if reachable else 0.0
             record.converted_count, record.revenue = conversions.get(record.id, (0, 0.0))
 
-    def _trace_statistics(self, mailings):
-        """{mailing id: counts}, as ``mailing.mailing._compute_statistics`` counts."""
+    def _compute_revenue_per_recipient(self):
+        field, __ = self._statistics_scope()
+        recipients = dict(self._recipient_counts(field, self.ids))
+        for record in self:
+            record.recipient_count = recipients.get(record.id, 0)
+            record.revenue_per_recipient = record.revenue / record.recipient_count if record.recipient_count else 0.0
+
+    def _recipient_counts(self, field, ids, domain=()):
+        """[(id, recipients)] per value of the step log's ``field`` (journey_id
+        or step_id) among ``ids``: the distinct customer accounts delivered a
+        message (the statuses conversions credit), in the step logs matching
+        ``domain`` too (the dashboard's period)."""
+        # sudo: a journey's own figures, as the counts above; sales staff see only their customers' logs
+        return [
+            (record.id, count) for record, count in self.env["smb.journey.log"].sudo()._read_group(
+                Domain.AND([[(field, "in", list(ids)), ("outcome", "=", "sent"),
+                             ("mailing_trace_id.trace_status", "in", DELIVERED)], list(domain)]),
+                [field], ["commercial_partner_id:count_distinct"])
+        ]
+
+    def _trace_statistics(self, mailings, domain=()):
+        """{mailing id: counts}, as ``mailing.mailing._compute_statistics``
+        counts, of the traces matching ``domain`` too (the dashboard's period)."""
         if not mailings:
             return {}
         statuses, clicked, sent, machine = {}, {}, {}, {}
         # sudo: the traces of the steps' own technical mailings; sales staff
         # read a journey's figures without Email Marketing rights
         for mailing, status, machine_open, count, clicks, sent_count in self.env["mailing.trace"].sudo()._read_group(
-            [("mass_mailing_id", "in", mailings.ids)], ["mass_mailing_id", "trace_status", "smb_machine_open"],
+            Domain.AND([[("mass_mailing_id", "in", mailings.ids)], list(domain)]),
+            ["mass_mailing_id", "trace_status", "smb_machine_open"],
             ["__count", "links_click_datetime:count", "sent_datetime:count"],
         ):
             line = statuses.setdefault(mailing.id, {})

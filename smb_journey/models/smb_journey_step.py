@@ -478,11 +478,16 @@ class SmbJourneyStep(models.Model):
         return self.env._("For %(delay)s", delay=self._delay_words(self.wait_amount, "wait_unit"))
 
     def _delay_words(self, amount, unit_field):
-        """A delay as read: "1 day", "3 hours" (``unit_field``: the step's DELAY_UNITS field)."""
-        unit = dict(self._fields[unit_field]._description_selection(self.env)).get(self[unit_field], "").lower()
-        if amount == 1 and unit.endswith("s"):
-            unit = unit[:-1]  # "1 day", not "1 days"
-        return f"{amount} {unit}"
+        """A delay as read: "1 day", "3 hours" (``unit_field``: the step's DELAY_UNITS field), one
+        sentence per unit and number, so that each language says its own singular and plural."""
+        _ = self.env._
+        one, many = {
+            "minutes": (_("%s minute"), _("%s minutes")),
+            "hours": (_("%s hour"), _("%s hours")),
+            "days": (_("%s day"), _("%s days")),
+            "weeks": (_("%s week"), _("%s weeks")),
+        }.get(self[unit_field], ("%s", "%s"))
+        return (one if amount == 1 else many) % amount
 
     def _run_activity(self, enrollments):
         """A to-do for the salesperson of the triggering record (a lead's),

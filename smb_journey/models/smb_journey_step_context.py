@@ -1,6 +1,7 @@
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import format_date, formatLang
 
 from odoo.addons.smb_journey.lib import sandbox
@@ -65,11 +66,25 @@ class SmbJourneyStep(models.Model):
     def _context_providers(self):
         """{name: Provider}: the names templates read. Extend with super()."""
         _ = self.env._
+        order_labels = {
+            "name": _("Reference"), "date": _("Date"), "url": _("Link"), "review_url": _("Review link"),
+            "line_count": _("Number of lines"), "amount_untaxed": _("Untaxed amount"), "amount_tax": _("Taxes"),
+            "amount_total": _("Total"),
+            "lines": {
+                "name": _("Product"), "description": _("Description"), "quantity": _("Quantity"),
+                "price_unit": _("Unit price"), "subtotal": _("Subtotal"), "total": _("Total"),
+                "image_url": _("Product image"), "product_url": _("Product link"),
+            },
+        }
         return {
             "customer": Provider(_("The customer"), always=True, fields=(
-                "name", "first_name", "email", "city", "country", "company_name")),
+                "name", "first_name", "email", "city", "country", "company_name"), labels={
+                "name": _("Name"), "first_name": _("First name"), "email": _("Email"), "city": _("City"),
+                "country": _("Country"), "company_name": _("Company name")}),
             "company": Provider(_("Your company"), always=True, fields=(
-                "name", "email", "phone", "website", "logo_url", "address")),
+                "name", "email", "phone", "website", "logo_url", "address"), labels={
+                "name": _("Name"), "email": _("Email"), "phone": _("Phone"), "website": _("Website"),
+                "logo_url": _("Logo"), "address": _("Address")}),
             "shop_url": Provider(_("The shop's address"), always=True),
             "unsubscribe_url": Provider(_("The customer's unsubscribe link"), always=True),
             "view_url": Provider(_("The email in a browser"), always=True),
@@ -77,21 +92,28 @@ class SmbJourneyStep(models.Model):
                 "The triggering order; each of its lines has name, description, quantity, price_unit, subtotal, "
                 "total, image_url, product_url"), fields=(
                 "name", "date", "url", "review_url", "lines", "line_count", "amount_untaxed", "amount_tax",
-                "amount_total")),
+                "amount_total"), labels=order_labels),
             "cart": Provider(_("The abandoned cart: the order's values, its url reopens the cart"), fields=(
                 "name", "date", "url", "review_url", "lines", "line_count", "amount_untaxed", "amount_tax",
-                "amount_total")),
+                "amount_total"), labels=order_labels),
             "coupon": Provider(_(
                 "A personal coupon of the step's program, or the one a coupon step gave the customer before"),
                 requires="coupon_source_program_id",
-                               fields=("code", "description", "expires")),
+                               fields=("code", "description", "expires"), labels={
+                "code": _("Code"), "description": _("Reward"), "expires": _("Expiration date")}),
             "tier": Provider(_("The customer's loyalty tier"), always=True, fields=(
                 "name", "benefits", "since", "spend", "order_count", "grace_until", "next_name", "to_next",
-                "orders_to_next", "reward_code", "reward_description", "reward_expires")),
+                "orders_to_next", "reward_code", "reward_description", "reward_expires"), labels={
+                "name": _("Tier"), "benefits": _("Benefits"), "since": _("Member since"), "spend": _("Spend"),
+                "order_count": _("Orders"), "grace_until": _("Kept until"), "next_name": _("Next tier"),
+                "to_next": _("Spend to the next tier"), "orders_to_next": _("Orders to the next tier"),
+                "reward_code": _("Reward code"), "reward_description": _("Reward"),
+                "reward_expires": _("Reward expiration")}),
             "recommendations": Provider(_(
                 "Products the customer has not bought, related to the order or to what they bought; "
                 "e.g. data-smb-for=\"product in recommendations\""), always=True, many=True, fields=(
-                "name", "price", "url", "image_url")),
+                "name", "price", "url", "image_url"), labels={
+                "name": _("Product"), "price": _("Price"), "url": _("Product link"), "image_url": _("Product image")}),
         }
 
     def _available_names(self):
@@ -139,7 +161,15 @@ class SmbJourneyStep(models.Model):
         values = {}
         for name in self._context_providers():
             if name in available and (name in used or name == "customer"):
-                values[name] = getattr(self, f"_context_{name}")(enrollments, {e.id: envs[langs[e.id]] for e in enrollments})
+                try:
+                    values[name] = getattr(self, f"_context_{name}")(
+                        enrollments, {e.id: envs[langs[e.id]] for e in enrollments})
+                except AccessError:
+                    if not self.env.context.get("smb_journey_preview"):
+                        raise
+                    # a preview by a user who may not read these (sales lines for the
+                    # recommendations): the sample shows where the values go
+                    values[name] = {}
         return {
             enrollment.id: {
                 name: (values[name].get(enrollment.id) if name in values else None)
@@ -354,9 +384,11 @@ def _product_context(env, product, base_url):
 
 def _order_context(env, order, base_url, cart=False):
     order = order.with_env(env)
+    # a preview reads without writing: an order without a token yet links to the portal page
+    portal_url = order.get_portal_url() if order.access_token else order.access_url
     url = (
-        f"{base_url}/shop/cart?id={order.id}&access_token={order.access_token}"
-        if cart else f"{base_url}{order.get_portal_url()}"
+        f"{base_url}/shop/cart?id={order.id}" + (f"&access_token={order.access_token}" if order.access_token else "")
+        if cart else f"{base_url}{portal_url}"
     )
     lines = []
     for line in order.order_line.filtered(lambda l: not l.display_type and l.product_id):
@@ -374,7 +406,7 @@ def _order_context(env, order, base_url, cart=False):
         "name": order.name,
         "date": format_date(env, order.date_order),
         "url": url,
-        "review_url": f"{base_url}{order.get_portal_url()}#discussion",
+        "review_url": f"{base_url}{portal_url}#discussion",
         "lines": lines,
         "line_count": len(lines),
         "amount_untaxed": _money(env, order.amount_untaxed, order.currency_id),

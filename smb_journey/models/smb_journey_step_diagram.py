@@ -4,12 +4,10 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_duration
 
+from odoo.addons.smb_journey.tools import vocabulary
+
 # an automatic name longer than this is cut (a long filter in words)
 NAME_MAX = 80
-
-
-def _lower_first(text):
-    return text[:1].lower() + text[1:] if text else text
 
 
 class SmbJourneyStep(models.Model):
@@ -306,9 +304,13 @@ class SmbJourneyStep(models.Model):
             return self.env._("Wait until %(hour)s", hour=hour)
         return self.env._("Wait %(delay)s", delay=self._delay_words(self.wait_amount, "wait_unit"))
 
+    def _inline(self, label):
+        """A label inside a sentence, lowered as the user's language does (not in German)."""
+        return vocabulary.inline_label(self.env, label)
+
     def _auto_name_wait_event(self):
         event = dict(self._fields["event_type"]._description_selection(self.env)).get(self.event_type, "")
-        return self.env._("Wait until the customer %(event)s (%(delay)s at most)", event=_lower_first(event),
+        return self.env._("Wait until the customer %(event)s (%(delay)s at most)", event=self._inline(event),
                           delay=self._delay_words(self.event_timeout_amount, "event_timeout_unit"))
 
     def _auto_name_split(self):
@@ -319,7 +321,7 @@ class SmbJourneyStep(models.Model):
                           weights="/".join(str(weight) for __, weight in weights))
 
     def _auto_name_condition(self):
-        return self.env._("If %(rule)s", rule=_lower_first(self._diagram_rule(generic=True)))
+        return self.env._("If %(rule)s", rule=self._inline(self._diagram_rule(generic=True)))
 
     def _diagram_rule(self, generic=False):
         """A condition's question in words: "Customer's country is Belgium",
@@ -340,9 +342,9 @@ class SmbJourneyStep(models.Model):
                 described = ""
             if described:
                 if self.condition_model == "res.partner":
-                    return self.env._("Customer's %(rule)s", rule=_lower_first(described))
+                    return self.env._("Customer's %(rule)s", rule=self._inline(described))
                 record = self.env["ir.model"]._get(self.condition_model).name
-                return self.env._("%(record)s's %(rule)s", record=record, rule=_lower_first(described))
+                return self.env._("%(record)s's %(rule)s", record=record, rule=self._inline(described))
         return label
 
     def _diagram_last_message(self):

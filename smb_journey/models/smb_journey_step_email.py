@@ -29,7 +29,8 @@ class SmbJourneyStep(models.Model):
         help="Loops and conditions: data-smb-for=\"line in order.lines\" and "
         "data-smb-if=\"coupon\" attributes on any element; values: {{ customer.first_name }}.",
     )
-    email_from = fields.Char(help="Sender; the company's email when empty.")
+    email_from = fields.Char(
+        help="Sender; when empty, the company's Journey Emails From (Settings > Journeys), else its email.")
     reply_to = fields.Char()
 
     @api.constrains("subject", "preview_text", "body_html", "step_type", "coupon_program_id")
@@ -268,7 +269,9 @@ class SmbJourneyStep(models.Model):
         return result
 
     def _email_from(self):
-        return self.email_from or self.journey_id.company_id.email_formatted or self.env.user.email_formatted
+        company = self.journey_id.company_id
+        return (self.email_from or company.smb_journey_email_from or company.email_formatted
+                or self.env.user.email_formatted)
 
     def _body_with_preview(self):
         """The body, led by the preview text that mail clients show after the

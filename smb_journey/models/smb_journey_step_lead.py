@@ -15,7 +15,13 @@ class SmbJourneyStep(models.Model):
         return super()._context_providers() | {
             "lead": Provider(self.env._("The triggering lead or opportunity, with its salesperson"), fields=(
                 "name", "contact_name", "partner_name", "email", "phone", "stage", "expected_revenue",
-                "salesperson.name", "salesperson.email", "salesperson.phone", "team")),
+                "salesperson.name", "salesperson.email", "salesperson.phone", "team"), labels={
+                "name": self.env._("Lead"), "contact_name": self.env._("Contact name"),
+                "partner_name": self.env._("Company name"), "email": self.env._("Email"),
+                "phone": self.env._("Phone"), "stage": self.env._("Stage"),
+                "expected_revenue": self.env._("Expected revenue"), "salesperson.name": self.env._("Salesperson"),
+                "salesperson.email": self.env._("Salesperson's email"),
+                "salesperson.phone": self.env._("Salesperson's phone"), "team": self.env._("Sales team")}),
         }
 
     def _context_lead(self, enrollments, envs):

@@ -7,6 +7,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, format_amount, format_datetime, mute_logger
 
 from odoo.addons.smb_journey.lib import experiments
+from odoo.addons.smb_journey.tools import vocabulary
 from odoo.addons.smb_journey.tools.registry import StepType
 
 from .smb_journey_step import StepResult
@@ -139,7 +140,7 @@ class SmbJourneyStep(models.Model):
             return self.env._("Winner: Variant %s", self.split_winner.upper())
         metric = dict(self._fields["split_metric"]._description_selection(self.env)).get(self.split_metric, "")
         weights = " / ".join(f"{key.upper()} {weight}%" for key, weight in self._split_weights())
-        return self.env._("%(weights)s, on %(metric)s", weights=weights, metric=metric.lower())
+        return self.env._("%(weights)s, on %(metric)s", weights=weights, metric=vocabulary.inline_label(self.env, metric))
 
     # ------------------------------------------------------------
     # VERSIONS (smb_journey_step_version.py)
@@ -462,12 +463,12 @@ class SmbJourneyStep(models.Model):
                      "%(expected)s expected successes at the variants' common rate, before a difference can "
                      "be told from chance.", units=experiments.MIN_UNITS, expected=experiments.MIN_EXPECTED)
         if not verdict.leader:
-            return _("No variant leads on %s: the test goes on.", metric.lower())
+            return _("No variant leads on %s: the test goes on.", vocabulary.inline_label(self.env, metric))
         weakest = min(c.confidence for c in verdict.comparisons)
         if verdict.status == experiments.SIGNIFICANT:
             return _("Variant %(variant)s leads on %(metric)s with %(confidence)s confidence: significant at the "
-                     "5 %% level.", variant=verdict.leader.upper(), metric=metric.lower(),
+                     "5 %% level.", variant=verdict.leader.upper(), metric=vocabulary.inline_label(self.env, metric),
                      confidence=f"{weakest * 100:.1f} %")
         return _("Variant %(variant)s leads on %(metric)s, but not significantly yet (confidence %(confidence)s, "
                  "95 %% needed): the difference may still be chance.", variant=verdict.leader.upper(),
-                 metric=metric.lower(), confidence=f"{weakest * 100:.1f} %")
+                 metric=vocabulary.inline_label(self.env, metric), confidence=f"{weakest * 100:.1f} %")

@@ -6,6 +6,7 @@ from odoo.fields import Domain
 from odoo.tools import SQL
 
 from odoo.addons.smb_journey.lib import schedule
+from odoo.addons.smb_journey.tools import vocabulary
 from odoo.addons.smb_journey.tools.registry import StepType
 
 from .smb_journey_step import DELAY_UNITS, POSTPONED, StepResult
@@ -67,7 +68,7 @@ class SmbJourneyStep(models.Model):
         event = dict(self._fields["event_type"]._description_selection(self.env)).get(self.event_type, "")
         if not event:
             return ""
-        return self.env._("Until the customer %(event)s, at most %(delay)s", event=event.lower(),
+        return self.env._("Until the customer %(event)s, at most %(delay)s", event=vocabulary.inline_label(self.env, event),
                           delay=self._delay_words(self.event_timeout_amount, "event_timeout_unit"))
 
     def _run_wait_event(self, enrollments):

@@ -191,11 +191,12 @@ class SmbJourney(models.Model):
 
     def _entry_reason_lead_created(self, enrollment, record):
         env = self.env
-        kind = dict(record._fields["type"]._description_selection(env)).get(record.type, "")
-        return env._(
-            "the %(kind)s %(lead)s (expected revenue %(amount)s) came in on %(date)s.", kind=kind.lower(),
-            lead=record.name, amount=format_amount(env, record.expected_revenue, record.company_currency),
-            date=format_date(env, enrollment.date_start))
+        values = {"lead": record.name, "amount": format_amount(env, record.expected_revenue, record.company_currency),
+                  "date": format_date(env, enrollment.date_start)}
+        # one sentence per kind: a translation agrees with its noun (gender, article)
+        if record.type == "opportunity":
+            return env._("the opportunity %(lead)s (expected revenue %(amount)s) came in on %(date)s.", **values)
+        return env._("the lead %(lead)s (expected revenue %(amount)s) came in on %(date)s.", **values)
 
     def _entry_reason_lead_stage_reached(self, enrollment, record):
         env = self.env

@@ -34,10 +34,11 @@ class SmbLoyaltyTier(models.Model):
         help="Confirmed orders (untaxed, less refunds) in the company currency over the period. "
         "Tiers are ranked by this threshold: the higher it is, the higher the tier.",
     )
-    period_months = fields.Integer("Over the Last (months)", default=12, required=True)
+    period_months = fields.Integer(
+        "Over the Last (months)", required=True, default=lambda self: self.env.company.smb_tier_period_months or 12)
     min_orders = fields.Integer("Minimum Orders", help="Confirmed orders needed over the same period, besides the spend.")
     grace_days = fields.Integer(
-        "Grace Period (days)", default=30,
+        "Grace Period (days)", default=lambda self: self.env.company.smb_tier_grace_days,
         help="A customer who stops qualifying keeps this tier for this many days before moving down. "
         "Cancelled or refunded orders move them down at once.",
     )

@@ -31,4 +31,9 @@ from . import test_forecast
 from . import test_test_run_ui
 from . import test_versions
 from . import test_diagram
+from . import test_settings
+from . import test_journey_templates
+from . import test_translations
+from . import test_email_editor
+from . import test_dashboard
 from . import test_builder_ui

@@ -132,6 +132,9 @@ class Provider:
         ``context``
     :param fields: the keys of its value (of each item when ``many``)
     :param many: its value is a list (``data-smb-for="product in recommendations"``)
+    :param labels: {field: label} as the email editor's placeholder picker
+        lists them (``lines``: {field: label} of each line); a field without
+        one is shown by its name
     """
 
     label: str
@@ -139,3 +142,4 @@ class Provider:
     requires: str = ""
     fields: tuple = field(default_factory=tuple)
     many: bool = False
+    labels: dict = field(default_factory=dict, hash=False, compare=False)

@@ -3,8 +3,16 @@
 A reason says why a step did what it did or why a customer left; the same
 code is the enrollment's exit reason and the step log's reason, so the two
 never disagree. A trigger declares the reasons of its own (a lead won or
-lost) in its registry entry; they are added to these.
+lost) in its registry entry; they are added to these. The reasons' labels
+are lazy translations: the selection reads them in the user's language.
 """
+
+from odoo.tools.translate import LazyTranslate
+
+_lt = LazyTranslate(__name__)
+
+# languages that capitalise nouns: a label keeps its case inside a sentence
+NOUN_CAPITALISING_LANGS = ("de", "lb")
 
 # the nightly churn scoring's bands, lowest first (lib/churn.py computes them)
 BANDS = [("low", "Low"), ("medium", "Medium"), ("high", "High")]
@@ -23,43 +31,43 @@ ENROLLMENT_STATES = [("running", "Running"), ("completed", "Completed"), ("exite
 
 REASONS = [
     # a message not sent
-    ("email_missing", "No email address"),
-    ("email_invalid", "Invalid email address"),
-    ("blacklisted", "Blacklisted"),
-    ("opted_out", "Opted out of journeys"),
-    ("sunset", "Unengaged (sunset)"),
-    ("held_out", "Held out (control group)"),
+    ("email_missing", _lt("No email address")),
+    ("email_invalid", _lt("Invalid email address")),
+    ("blacklisted", _lt("Blacklisted")),
+    ("opted_out", _lt("Opted out of journeys")),
+    ("sunset", _lt("Unengaged (sunset)")),
+    ("held_out", _lt("Held out (control group)")),
     # a message held back by the timing rules (postponed, or skipped by a cap)
-    ("quiet_hours", "Quiet hours"),
-    ("frequency_cap", "Frequency cap"),
+    ("quiet_hours", _lt("Quiet hours")),
+    ("frequency_cap", _lt("Frequency cap")),
     # a step failed
-    ("template", "Template error"),
-    ("exception", "Step failed"),
-    ("journey_error", "Journey filter failed"),
-    ("error", "Error"),
+    ("template", _lt("Template error")),
+    ("exception", _lt("Step failed")),
+    ("journey_error", _lt("Journey filter failed")),
+    ("error", _lt("Error")),
     # bounces, noted on the email's line (a hard one also ends the journeys)
-    ("hard_bounce", "Hard bounce"),
-    ("soft_bounce", "Soft bounce"),
+    ("hard_bounce", _lt("Hard bounce")),
+    ("soft_bounce", _lt("Soft bounce")),
     # a step done
-    ("waiting", "Waiting"),
-    ("branch_yes", "Condition met"),
-    ("branch_no", "Condition not met"),
-    ("activity", "Activity assigned"),
-    ("exit_step", "Exit step reached"),
+    ("waiting", _lt("Waiting")),
+    ("branch_yes", _lt("Condition met")),
+    ("branch_no", _lt("Condition not met")),
+    ("activity", _lt("Activity assigned")),
+    ("exit_step", _lt("Exit step reached")),
     # a journey ended
-    ("end", "Last step done"),
-    ("goal", "Goal reached"),
-    ("purchased", "Purchased"),
-    ("cancelled", "Order cancelled"),
-    ("emptied", "Cart emptied"),
-    ("record_deleted", "Triggering record deleted"),
-    ("left_audience", "Left the audience"),
-    ("archived", "Contact archived"),
-    ("unsubscribed", "Unsubscribed"),
-    ("bounced", "Email bounced"),
-    ("journey_stopped", "Journey stopped"),
-    ("manual", "Removed by hand"),
-    ("merged", "Contact merged"),
+    ("end", _lt("Last step done")),
+    ("goal", _lt("Goal reached")),
+    ("purchased", _lt("Purchased")),
+    ("cancelled", _lt("Order cancelled")),
+    ("emptied", _lt("Cart emptied")),
+    ("record_deleted", _lt("Triggering record deleted")),
+    ("left_audience", _lt("Left the audience")),
+    ("archived", _lt("Contact archived")),
+    ("unsubscribed", _lt("Unsubscribed")),
+    ("bounced", _lt("Email bounced")),
+    ("journey_stopped", _lt("Journey stopped")),
+    ("manual", _lt("Removed by hand")),
+    ("merged", _lt("Contact merged")),
 ]
 
 
@@ -67,3 +75,12 @@ def bands_from(band):
     """The bands at or above ``band`` ('medium' -> medium and high)."""
     codes = [code for code, __ in BANDS]
     return codes[codes.index(band):] if band in codes else []
+
+
+def inline_label(env, label):
+    """A selection label placed inside a sentence ("until the customer opens an email"): its first
+    letter in lower case ("A/B" or "E-Mail" further on keep theirs), except in the languages that
+    capitalise nouns, whose translations are written to stand inside a sentence as they are."""
+    if not label or (env.lang or "").split("_")[0] in NOUN_CAPITALISING_LANGS:
+        return label or ""
+    return label[:1].lower() + label[1:]

@@ -1,7 +1,7 @@
 from markupsafe import Markup
 
 from odoo import api, fields, models, tools
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from odoo.addons.smb_journey.lib import sandbox
 
@@ -18,8 +18,9 @@ class SmbJourneyStepPreview(models.TransientModel):
     step_id = fields.Many2one("smb.journey.step", required=True, ondelete="cascade")
     partner_id = fields.Many2one(
         "res.partner", "Sample Customer",
-        help="Render as this customer; their latest order fills the order placeholders (sample values "
-        "when they have none).",
+        compute="_compute_partner_id", store=True, readonly=False,
+        help="Render as this customer; their latest triggering record (an order, a cart, a lead) fills the "
+        "placeholders (sample values when they have none). By default a recent customer having one.",
     )
     email_to = fields.Char(
         "Send a Test To", default=lambda self: self.env.user.email_formatted,
@@ -28,37 +29,25 @@ class SmbJourneyStepPreview(models.TransientModel):
     body_html = fields.Html(compute="_compute_preview", sanitize=False)
     error = fields.Text(compute="_compute_preview")
 
+    @api.depends("step_id")
+    def _compute_partner_id(self):
+        for preview in self:
+            if not preview.partner_id and preview.step_id:
+                preview.partner_id = preview.step_id._preview_default_partner()
+
     @api.depends("step_id", "partner_id")
     def _compute_preview(self):
         for preview in self:
             preview.subject = preview.body_html = preview.error = False
             try:
                 preview.subject, preview.body_html = preview._render()
-            except sandbox.TemplateError as e:
+            except (sandbox.TemplateError, AccessError) as e:
                 preview.error = str(e)
 
     def _render(self):
         """(subject, body) of the step for the sample customer, as the engine renders it."""
         self.ensure_one()
-        step = self.step_id
-        partner = self.partner_id or self.env.user.partner_id
-        order = self.env["sale.order"].search([("partner_id", "=", partner.id)], limit=1, order="id desc")
-        # an unsaved enrollment carries the sample: nothing is written
-        enrollment = self.env["smb.journey.enrollment"].new({
-            "journey_id": step.journey_id.id, "partner_id": partner.id,
-            "company_id": step.journey_id.company_id.id, "order_id": order.id, "entry_key": "preview",
-        })
-        step = step.with_context(smb_journey_preview=True)
-        context = next(iter(step._prepare_render_contexts(enrollment).values()))
-        # what this customer lacks but the journey would have (an order, a coupon): sample values
-        for key, value in step._sample_context().items():
-            if context.get(key) is None and value is not None:
-                context[key] = value
-        lang = enrollment._render_langs()[enrollment.id]
-        step_lang = step.with_context(lang=lang)
-        subject = sandbox.render(sandbox.compile_text(step_lang.subject or ""), context).strip()
-        body = sandbox.render(sandbox.compile_template(step_lang._body_with_unsubscribe()), context)
-        return subject, Markup(body)
+        return self.step_id._render_preview(self.partner_id or self.env.user.partner_id)
 
     def action_send_test(self):
         """Send the rendered email to the test addresses now, as Email
@@ -69,7 +58,7 @@ class SmbJourneyStepPreview(models.TransientModel):
             raise UserError(self.env._("Enter the address to send the test to."))
         try:
             subject, body = self._render()
-        except sandbox.TemplateError as e:
+        except (sandbox.TemplateError, AccessError) as e:
             raise UserError(self.env._("The email cannot be rendered: %s", e)) from e
         step = self.step_id
         # sudo: a test mail is a technical record, deleted once sent

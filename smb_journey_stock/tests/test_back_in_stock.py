@@ -116,6 +116,14 @@ class TestBackInStock(StockJourneyCase):
         self.assertEqual(journey.record_model, "product.product")
         self.assertIn("product", journey.step_ids[:1]._available_names(), "emails may use the product")
 
+    def test_template_gallery_copies_the_inventory_journeys(self):
+        for name in ("back_in_stock", "review_after_delivery"):
+            source = self.env.ref(f"smb_journey_stock.journey_{name}")
+            template = self.env.ref(f"smb_journey_stock.journey_template_{name}")
+            copy = self.env["smb.journey"].browse(template.action_use()["res_id"])
+            self.assertEqual((copy.state, copy.trigger, len(copy.step_ids)), ("draft", source.trigger, len(source.step_ids)))
+            self.assertFalse(copy.step_ids & source.step_ids)
+
     def test_reminder_two_days_later_while_in_stock(self):
         self.storable.stock_notification_partner_ids = self.customer
         with freeze_time(T0):

@@ -1,5 +1,6 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from odoo import fields
 from odoo.tests import freeze_time, tagged
 
 from .common import StockJourneyCase
@@ -139,6 +140,10 @@ class TestOrderDelivered(StockJourneyCase):
             self.deliver(order.picking_ids)
             delivered.append(order)
         self.confirmed_order()  # not delivered
+        # dated apart from the clock: Odoo dates a validation by the transaction's start, the forecast by now
+        now = fields.Datetime.now()
+        delivered[0].effective_date = now - timedelta(days=2)
+        delivered[1].effective_date = now - timedelta(days=5)
         delivered[2].effective_date = datetime(2020, 1, 1)  # delivered long ago
         self.review.reentry = "always"
         week, month = self.review._forecast(lookback_days=30)["windows"]
