@@ -16,6 +16,11 @@ registry.category("web_tour.tours").add("smb_journey_builder", {
     steps: () => [
         ...openJourneysApp(),
         {
+            content: "The app opens on the owner's dashboard: go to the journeys",
+            trigger: ".o_menu_sections [data-menu-xmlid='smb_journey.smb_journey_menu']",
+            run: "click",
+        },
+        {
             content: "Create a journey",
             trigger: ".o_control_panel .o-kanban-button-new",
             run: "click",
