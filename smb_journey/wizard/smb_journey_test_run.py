@@ -92,12 +92,12 @@ class SmbJourneyTestRun(models.TransientModel):
         rows = self._walk(record)
         messages = [row for row in rows if row.get("channel")]
         last = rows[-1]
-        self.write({
-            "state": "done",
-            "timeline": rows,
-            "summary": self.env._(
-                "%(count)s messages; %(end)s on %(date)s.", count=len(messages), end=last["action"], date=last["date"]),
-        })
+        if len(messages) == 1:
+            summary = self.env._("1 message; %(end)s on %(date)s.", end=last["action"], date=last["date"])
+        else:
+            summary = self.env._(
+                "%(count)s messages; %(end)s on %(date)s.", count=len(messages), end=last["action"], date=last["date"])
+        self.write({"state": "done", "timeline": rows, "summary": summary})
         return self._reopen()
 
     def action_back(self):

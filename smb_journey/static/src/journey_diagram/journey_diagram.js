@@ -412,8 +412,18 @@ export class JourneyDiagram extends Component {
         }
     }
 
-    async onPanelSaved() {
+    async onPanelSaved(stepId) {
         await this.props.record.load();
+        // saved on a journey with customers inside: the change went into a new
+        // version, whose copy of the step is the one the diagram now shows and
+        // the one to go on editing (the panel would show the retired step)
+        const panel = this.state.panel;
+        if (panel?.stepId === stepId && !this.steps.some((s) => s.resId === stepId)) {
+            const copy = this.steps.find((s) => s.data.origin_id?.id === stepId);
+            this.state.panel = copy
+                ? { ...panel, stepId: copy.resId, beforeLeave: markRaw(new CallbackRecorder()) }
+                : null;
+        }
     }
 
     async openFullPage() {

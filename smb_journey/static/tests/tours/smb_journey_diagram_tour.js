@@ -1,9 +1,9 @@
 import { registry } from "@web/core/registry";
 
-const DIAGRAM = ".o_smb_journey_diagram";
+export const DIAGRAM = ".o_smb_journey_diagram";
 
 /** Click the "+" of a link of the diagram, then a step type in its menu. */
-function addStep(zone, stepType, content) {
+export function addStep(zone, stepType, content) {
     return [
         {
             content,
@@ -17,24 +17,91 @@ function addStep(zone, stepType, content) {
     ];
 }
 
-registry.category("web_tour.tours").add("smb_journey_diagram_build", {
-    steps: () => [
-        {
-            content: "The diagram is the journey's first tab",
-            trigger: ".o_notebook .nav-link.active:contains('Diagram')",
-        },
+/** Choose on the diagram what makes customers enter (a journey in draft). */
+export function chooseTrigger(trigger, label) {
+    return [
         {
             content: "Choose what makes customers enter, on the diagram",
             trigger: `${DIAGRAM} .o_smb_jd_start_editable`,
             run: "click",
         },
         {
-            trigger: ".o_smb_jd_trigger_option[data-trigger='partner_created']",
+            trigger: `.o_smb_jd_trigger_option[data-trigger='${trigger}']`,
             run: "click",
         },
         {
-            trigger: `${DIAGRAM} .o_smb_jd_trigger:contains('New contact')`,
+            trigger: `${DIAGRAM} .o_smb_jd_trigger:contains('${label}')`,
         },
+    ];
+}
+
+/** Open a step of the diagram in the panel beside it. */
+export function openStep(box, content = "Open the step beside the diagram") {
+    return [
+        {
+            content,
+            trigger: `${DIAGRAM}:not(.o_smb_jd_busy) ${box}`,
+            run: "click",
+        },
+        {
+            trigger: `${DIAGRAM} ${box}.o_smb_jd_selected`,
+        },
+        {
+            trigger: `${DIAGRAM} .o_smb_jd_panel .o_form_view`,
+        },
+    ];
+}
+
+/**
+ * Write a field of the step open in the panel and save the step; ``saved``
+ * is a selector inside the diagram that shows the change once saved (the
+ * diagram is read again after a save).
+ */
+export function editInPanel(fieldName, value, saved, content = "Edit the step in the panel") {
+    return [
+        {
+            content,
+            trigger: `${DIAGRAM} .o_smb_jd_panel .o_field_widget[name='${fieldName}'] input`,
+            run: `edit ${value} && press Tab`,
+        },
+        {
+            content: "Save the step",
+            trigger: `${DIAGRAM} .o_smb_jd_panel .o_form_button_save`,
+            run: "click",
+        },
+        {
+            content: "Saved: the diagram shows the change",
+            trigger: `${DIAGRAM}:not(.o_smb_jd_busy) ${saved}`,
+        },
+    ];
+}
+
+/** Close the panel beside the diagram. */
+export function closePanel() {
+    return [
+        {
+            content: "Close the panel",
+            trigger: `${DIAGRAM} .o_smb_jd_panel_close`,
+            run: "click",
+        },
+        {
+            trigger: `${DIAGRAM}:not(:has(.o_smb_jd_panel))`,
+        },
+    ];
+}
+
+/**
+ * Build a journey by clicking on its diagram: a New contact trigger, a wait,
+ * a condition with an email on each of its outlets, an A/B split where they
+ * join. The journey is in draft and has a name.
+ */
+export function buildOnDiagram() {
+    return [
+        {
+            content: "The diagram is the journey's first tab",
+            trigger: ".o_notebook .nav-link.active:contains('Diagram')",
+        },
+        ...chooseTrigger("partner_created", "New contact"),
         ...addStep("> .o_smb_jd_layout .o_smb_jd_chart > .o_smb_jd_zone", "wait", "Add a wait at the start"),
         {
             content: "The new wait opens beside the diagram",
@@ -86,15 +153,11 @@ registry.category("web_tour.tours").add("smb_journey_diagram_build", {
         {
             trigger: `${DIAGRAM} .o_smb_jd_branch_a .o_smb_jd_branch_label:contains('Variant A')`,
         },
-        {
-            content: "Close the panel",
-            trigger: `${DIAGRAM} .o_smb_jd_panel_close`,
-            run: "click",
-        },
-        {
-            trigger: `${DIAGRAM}:not(:has(.o_smb_jd_panel))`,
-        },
-    ],
+    ];
+}
+
+registry.category("web_tour.tours").add("smb_journey_diagram_build", {
+    steps: () => [...buildOnDiagram(), ...closePanel()],
 });
 
 registry.category("web_tour.tours").add("smb_journey_diagram_read_only", {

@@ -140,8 +140,9 @@ registry.category("web_tour.tours").add("smb_journey_churn_contact_tour", {
     ],
 });
 
-registry.category("web_tour.tours").add("smb_journey_salesperson_tour", {
-    steps: () => [
+/** From the home menu or any app: open the Journeys app. */
+export function openJourneysApp() {
+    return [
         {
             content: "Open the apps menu",
             trigger: ".o_navbar_apps_menu button",
@@ -152,6 +153,12 @@ registry.category("web_tour.tours").add("smb_journey_salesperson_tour", {
             trigger: ".o_app[data-menu-xmlid='smb_journey.smb_journey_menu_root']",
             run: "click",
         },
+    ];
+}
+
+registry.category("web_tour.tours").add("smb_journey_salesperson_tour", {
+    steps: () => [
+        ...openJourneysApp(),
         {
             content: "The journeys are listed with their numbers",
             trigger: ".o_kanban_record:contains('Sales Tour Journey'):contains('Sent')",
