@@ -122,6 +122,14 @@ class SmbJourneyStep(models.Model):
         else:
             vals["name"] = self._type_of(step_type).label
         vals.update(getattr(new, f"_diagram_defaults_{step_type}", dict)())
+        if vals.get("name"):
+            # two emails on a condition's outlets are told apart on the diagram and in the test run
+            taken = set(journey.step_ids.mapped("name"))
+            number, name = 1, vals["name"]
+            while name in taken:
+                number += 1
+                name = f"{vals['name']} {number}"
+            vals["name"] = name
         step = self.create(vals)
         return {"journey_id": step.journey_id.id, "step_id": step.id}
 
@@ -335,6 +343,9 @@ class SmbJourneyStep(models.Model):
                 if self.condition_type == "opened":
                     return self.env._("Opened '%s'", message.name)
                 return self.env._("Clicked in '%s'", message.name)
+        if self.condition_model and self.condition_domain in (False, "", "[]") and not generic:
+            # a condition added on the diagram starts without a rule: say what it does until it has one
+            return self.env._("No rule yet: every customer goes to 'If yes'")
         if self.condition_model and self.condition_domain and self.condition_domain != "[]":
             try:
                 described = self.env["smb.journey"]._describe_filter(self.condition_model, self.condition_domain)

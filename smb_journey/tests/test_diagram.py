@@ -72,6 +72,16 @@ class TestDiagramEditing(JourneyCase):
         self.assertFalse(email.diagram_info["problem"])
         tag = self.insert("tag", after_id=email.id)
         self.assertIn("tags", tag.diagram_info["problem"], "the diagram says what a step still needs")
+        second = self.insert("email", after_id=tag.id)
+        self.assertNotEqual(second.name, email.name, "two new emails are told apart")
+        self.assertEqual(second.name, f"{email.name} 2")
+
+    def test_a_condition_without_a_rule_says_where_everyone_goes(self):
+        condition = self.insert("condition")  # first step: nothing sent before it, a filter on the customer
+        self.assertEqual(condition.condition_type, "partner_domain")
+        self.assertEqual(condition.diagram_info["summary"], "No rule yet: every customer goes to 'If yes'")
+        condition.condition_domain = "[('email', 'ilike', 'example.com')]"
+        self.assertNotIn("No rule yet", condition.diagram_info["summary"])
 
     def test_automatic_names_follow_the_settings_until_typed(self):
         wait = self.insert("wait", after_id=self.step_hello.id)
