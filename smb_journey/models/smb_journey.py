@@ -551,8 +551,14 @@ class SmbJourney(models.Model):
                 if field.relational:
                     Model = self.env[field.comodel_name]
             value = condition.value
+            if isinstance(value, bool) and condition.operator in ("=", "!="):
+                # "is set" / "is not set" (False and True are ints in Python: never record ids)
+                is_set = value == (condition.operator == "=")
+                parts.append(f"{' › '.join(labels)} {_('is set') if is_set else _('is not set')}")
+                continue
             if field is not None and field.relational and isinstance(value, (int, list, tuple)) \
-                    and all(isinstance(v, int) for v in (value if isinstance(value, (list, tuple)) else [value])):
+                    and all(isinstance(v, int) and not isinstance(v, bool)
+                            for v in (value if isinstance(value, (list, tuple)) else [value])):
                 value = ", ".join(Model.browse(value).sudo().exists().mapped("display_name"))
             elif field is not None and field.type == "selection" and not isinstance(value, (list, tuple)):
                 value = dict(field._description_selection(self.env)).get(value, value)
@@ -560,8 +566,6 @@ class SmbJourney(models.Model):
                 value = _("a filter")
             elif isinstance(value, (list, tuple)):
                 value = ", ".join(str(v) for v in value)
-            elif value is False:
-                value = _("not set") if condition.operator in ("=", "!=") else value
             parts.append(f"{' › '.join(labels)} {words.get(condition.operator, condition.operator)} {value}")
         return (_(" or ") if "|" in raw else _(" and ")).join(parts)
 

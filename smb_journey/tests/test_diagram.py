@@ -82,6 +82,12 @@ class TestDiagramEditing(JourneyCase):
         self.assertEqual(condition.diagram_info["summary"], "No rule yet: every customer goes to 'If yes'")
         condition.condition_domain = "[('email', 'ilike', 'example.com')]"
         self.assertNotIn("No rule yet", condition.diagram_info["summary"])
+        condition.condition_domain = "[('country_id', '!=', False)]"
+        self.assertEqual(condition.diagram_info["summary"], "Customer's country is set")
+        condition.condition_domain = "[('country_id', '=', False)]"
+        self.assertEqual(condition.diagram_info["summary"], "Customer's country is not set")
+        condition.condition_domain = "[('phone', '!=', False)]"
+        self.assertEqual(condition.diagram_info["summary"], "Customer's phone is set")
 
     def test_automatic_names_follow_the_settings_until_typed(self):
         wait = self.insert("wait", after_id=self.step_hello.id)

@@ -112,7 +112,7 @@ class TestCouponStep(MoreStepsCase):
             form.name = "Another one"
             form.sequence = 11
             form.subject = "Remember"
-            form.body_html = "<p>{{ coupon.code }}</p>"
+            form.body_arch = "<p>{{ coupon.code }}</p>"  # the email editor (it writes body_html too)
             self.assertEqual(form.coupon_source_program_id, self.program, "shown while the email is written")
 
         with freeze_time(T0):
