@@ -196,7 +196,9 @@ class SmbJourneyStep(models.Model):
     def _context_providers(self):
         return super()._context_providers() | {"viewed_products": Provider(
             self.env._("The products viewed during the visit, less those since put in a cart or bought"),
-            many=True, fields=("name", "price", "url", "image_url"))}
+            many=True, fields=("name", "price", "url", "image_url"), labels={
+                "name": self.env._("Product"), "price": self.env._("Price"), "url": self.env._("Product link"),
+                "image_url": self.env._("Product image")})}
 
     def _context_viewed_products(self, enrollments, envs):
         visits = enrollments.filtered(lambda e: e.res_model == "website.track")

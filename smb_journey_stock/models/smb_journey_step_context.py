@@ -11,7 +11,8 @@ class SmbJourneyStep(models.Model):
     def _context_providers(self):
         _ = self.env._
         return super()._context_providers() | {
-            "product": Provider(_("The product back in stock"), fields=("name", "price", "url", "image_url")),
+            "product": Provider(_("The product back in stock"), fields=("name", "price", "url", "image_url"), labels={
+                "name": _("Product"), "price": _("Price"), "url": _("Product link"), "image_url": _("Product image")}),
         }
 
     def _context_product(self, enrollments, envs):
