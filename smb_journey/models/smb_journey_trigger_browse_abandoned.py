@@ -219,6 +219,6 @@ class SmbJourneyStep(models.Model):
     def _sample_viewed_products(self):
         base_url = self._base_url()
         return [{
-            "name": "Espresso Cup", "price": _money(self.env, 12.0, self.journey_id.company_id.currency_id),
+            "name": self.env._("Espresso Cup"), "price": _money(self.env, 12.0, self.journey_id.company_id.currency_id),
             "url": f"{base_url}/shop", "image_url": f"{base_url}/web/static/img/placeholder.png",
         }]

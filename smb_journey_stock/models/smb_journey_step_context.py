@@ -28,6 +28,7 @@ class SmbJourneyStep(models.Model):
     def _sample_product(self):
         base_url = self._base_url()
         return {
-            "name": "Moka Pot, 6 cups", "price": _money(self.env, 35.0, self.journey_id.company_id.currency_id),
+            "name": self.env._("Moka Pot, 6 cups"),
+            "price": _money(self.env, 35.0, self.journey_id.company_id.currency_id),
             "url": f"{base_url}/shop", "image_url": f"{base_url}/web/static/img/placeholder.png",
         }
