@@ -201,8 +201,9 @@ class SmbJourneyStep(models.Model):
         return result
 
     def _sample_customer(self):
-        return {"name": "Ann Smith", "first_name": "Ann", "email": "ann@example.com", "city": "Brussels",
-                "country": "Belgium", "company_name": ""}
+        _ = self.env._
+        return {"name": "Ann Smith", "first_name": "Ann", "email": "ann@example.com", "city": _("Brussels"),
+                "country": _("Belgium"), "company_name": ""}
 
     def _context_company(self, enrollments, envs):
         # the same for every customer of the step (the render only reads it)
@@ -244,12 +245,13 @@ class SmbJourneyStep(models.Model):
     def _sample_order(self):
         env, base_url = self.env, self._base_url()
         company = self.journey_id.company_id
+        _ = env._
 
         def money(amount):
             return _money(env, amount, company.currency_id)
 
         line = {
-            "name": "Espresso Cup", "description": "Espresso Cup, white", "quantity": "2",
+            "name": _("Espresso Cup"), "description": _("Espresso Cup, white"), "quantity": "2",
             "price_unit": money(12.0), "subtotal": money(24.0), "total": money(27.6),
             "image_url": f"{base_url}/web/static/img/placeholder.png", "product_url": f"{base_url}/shop",
         }
@@ -281,11 +283,12 @@ class SmbJourneyStep(models.Model):
     def _sample_tier(self):
         env = self.env
         money = lambda amount: _money(env, amount, self.journey_id.company_id.currency_id)  # noqa: E731
+        _ = env._
         return {
-            "name": "Gold", "benefits": "", "since": format_date(env, fields.Date.today()),
+            "name": _("Gold"), "benefits": "", "since": format_date(env, fields.Date.today()),
             "spend": money(1500.0), "order_count": 3,
             "grace_until": "", "next_name": "", "to_next": "", "orders_to_next": 0,
-            "reward_code": "GOLD-SAMPLE", "reward_description": "15% off", "reward_expires": "",
+            "reward_code": _("GOLD-SAMPLE"), "reward_description": _("15% off"), "reward_expires": "",
         }
 
     def _context_recommendations(self, enrollments, envs):
@@ -301,7 +304,7 @@ class SmbJourneyStep(models.Model):
     def _sample_recommendations(self):
         base_url = self._base_url()
         return [{
-            "name": "Teapot", "price": _money(self.env, 30.0, self.journey_id.company_id.currency_id),
+            "name": self.env._("Teapot"), "price": _money(self.env, 30.0, self.journey_id.company_id.currency_id),
             "url": f"{base_url}/shop", "image_url": f"{base_url}/web/static/img/placeholder.png",
         }]
 
@@ -362,7 +365,7 @@ def _links_context(base_url):
 
 def _sample_coupon(program):
     return {
-        "code": "SAMPLE-CODE",
+        "code": program.env._("SAMPLE-CODE"),
         "description": program.reward_ids[:1].description or program.name,
         "expires": "",
     }

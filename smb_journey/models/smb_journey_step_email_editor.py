@@ -1,7 +1,10 @@
 from markupsafe import Markup
+from psycopg2.extras import Json
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
+from odoo.tools.translate import html_translate
 
 from odoo.addons.smb_journey.lib import email_arch, sandbox
 
@@ -21,9 +24,16 @@ class SmbJourneyStep(models.Model):
     _inherit = "smb.journey.step"
 
     body_arch = fields.Html(
-        "Email Body (Editor)", compute="_compute_body_arch", store=True, readonly=False, copy=True,
+        "Email Body (Editor)", compute="_compute_body_arch", inverse="_inverse_body_arch",
         sanitize="email_outgoing", sanitize_output_method="html",
         help="The email as the editor edits it; the body sent is its inline-styled version.")
+    # translated by terms like body_html: a manager edits the email in their
+    # language, and the other languages keep their translation of each term
+    # the save did not change; empty for an email written before the editor,
+    # whose arch is made from its body in the reader's language
+    body_arch_saved = fields.Html(
+        "Saved Email Body (Editor)", translate=html_translate, copy=True,
+        sanitize="email_outgoing", sanitize_output_method="html")
     email_preview_partner_id = fields.Many2one(
         "res.partner", "Previewed For", compute="_compute_email_preview",
         help="A recent customer having this journey's triggering record (an order, a cart, a lead...).")
@@ -31,13 +41,46 @@ class SmbJourneyStep(models.Model):
     email_preview_html = fields.Html("Previewed Email", compute="_compute_email_preview", sanitize=False)
     email_preview_error = fields.Text("Preview Error", compute="_compute_email_preview")
 
-    @api.depends("body_html")
+    @api.depends("body_arch_saved", "body_html", "journey_id", "coupon_program_id", "recommendation_count")
+    @api.depends_context("lang")
     def _compute_body_arch(self):
         for step in self:
-            if step.body_arch or tools.is_html_empty(step.body_html) or not step.journey_id:
-                step.body_arch = step.body_arch
+            if step.body_arch_saved or tools.is_html_empty(step.body_html) or not step.journey_id:
+                step.body_arch = step.body_arch_saved
             else:
                 step.body_arch = email_arch.editor_arch(step.body_html, step._sample_context())
+
+    def _inverse_body_arch(self):
+        for step in self:
+            step.body_arch_saved = step.body_arch
+
+    def _save_editor_languages(self):
+        """Before the editor's first save of an email written before it, keep
+        the arch each language showed, and put the body in the same form (which
+        renders the same).
+
+        The editor saves the email in one language, and Odoo keeps the other
+        languages' translation of each term it finds again, by its text. The
+        arch saved is the one of the manager's language: without the others, it
+        would become every language's. And a term of the body such as
+        "Hi {{ customer.first_name }}," is not found again as "Hi Ann," (its
+        sample): a French customer would get the English greeting once a
+        manager saved the email in English.
+        """
+        html_field = self._fields["body_html"]
+        for step in self.filtered(lambda s: s.journey_id and not s.body_arch_saved):
+            stored = html_field._get_stored_translations(step)
+            if not stored:
+                continue
+            archs = {
+                # "_fr_FR": an unconfirmed French translation
+                key: email_arch.editor_arch(value, step.with_context(lang=key.lstrip("_"))._sample_context())
+                for key, value in stored.items()
+            }
+            self.env.execute_query(SQL(
+                "UPDATE %s SET body_arch_saved = %s, body_html = %s WHERE id = %s",
+                SQL.identifier(self._table), Json(archs), Json(archs), step.id))
+            step.invalidate_recordset(["body_arch_saved", "body_html"])
 
     @api.depends("step_type", "subject", "preview_text", "body_html", "journey_id", "coupon_program_id",
                  "recommendation_count")
@@ -72,6 +115,16 @@ class SmbJourneyStep(models.Model):
             if vals.get("body_arch") and not vals.get("body_html"):
                 vals["body_html"] = vals["body_arch"]
         return super().create(vals_list)
+
+    def write(self, vals):
+        if "body_arch" not in vals:
+            return super().write(vals)
+        self._save_editor_languages()
+        result = super().write(vals)
+        # the arch read in the other languages before (the one written is kept
+        # in the cache, protected from its recomputation during the write)
+        self.invalidate_recordset(["body_arch"])
+        return result
 
     @api.onchange("step_type")
     def _onchange_step_type_email_body(self):

@@ -196,7 +196,9 @@ class SmbJourneyStep(models.Model):
     def _context_providers(self):
         return super()._context_providers() | {"viewed_products": Provider(
             self.env._("The products viewed during the visit, less those since put in a cart or bought"),
-            many=True, fields=("name", "price", "url", "image_url"))}
+            many=True, fields=("name", "price", "url", "image_url"), labels={
+                "name": self.env._("Product"), "price": self.env._("Price"), "url": self.env._("Product link"),
+                "image_url": self.env._("Product image")})}
 
     def _context_viewed_products(self, enrollments, envs):
         visits = enrollments.filtered(lambda e: e.res_model == "website.track")
@@ -217,6 +219,6 @@ class SmbJourneyStep(models.Model):
     def _sample_viewed_products(self):
         base_url = self._base_url()
         return [{
-            "name": "Espresso Cup", "price": _money(self.env, 12.0, self.journey_id.company_id.currency_id),
+            "name": self.env._("Espresso Cup"), "price": _money(self.env, 12.0, self.journey_id.company_id.currency_id),
             "url": f"{base_url}/shop", "image_url": f"{base_url}/web/static/img/placeholder.png",
         }]

@@ -212,7 +212,8 @@ class SmbJourneyStep(models.Model):
         return super()._context_providers() | {
             "occasion": Provider(
                 self.env._("The customer's date that made them enter: its day, and the years it counts "
-                           "(a 30th birthday, a 2nd anniversary)"), fields=("date", "years")),
+                           "(a 30th birthday, a 2nd anniversary)"), fields=("date", "years"),
+                labels={"date": self.env._("Date"), "years": self.env._("Years")}),
         }
 
     def _context_occasion(self, enrollments, envs):

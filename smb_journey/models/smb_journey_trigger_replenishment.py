@@ -83,7 +83,9 @@ class SmbJourneyStep(models.Model):
             "usual_products": Provider(
                 self.env._("What the customer buys most often, most frequent first (the step's Recommended "
                            "Products sets how many); each has quantity, the quantity they last ordered"),
-                many=True, fields=("name", "price", "url", "image_url", "quantity")),
+                many=True, fields=("name", "price", "url", "image_url", "quantity"), labels={
+                    "name": self.env._("Product"), "price": self.env._("Price"), "url": self.env._("Product link"),
+                    "image_url": self.env._("Product image"), "quantity": self.env._("Quantity last ordered")}),
         }
 
     def _context_usual_products(self, enrollments, envs):

@@ -118,3 +118,36 @@ class TestTranslations(JourneyCase):
         template = self.env.ref("smb_journey.mail_template_consent_request")
         self.assertTrue(template.with_context(lang="fr_FR").subject.startswith("Veuillez confirmer"))
         self.assertIn("Mein Abonnement bestätigen", template.with_context(lang="de_DE").body_html)
+
+    def test_the_email_editor_shows_and_keeps_each_language(self):
+        """A manager edits a shipped email in their language, and saving it in one language keeps the
+        others: the French customer still gets the French greeting after an English save."""
+        step = self.welcome.step_ids.filtered(lambda s: s.step_type == "email").sorted("sequence")[:1]
+        first_name = 'data-smb-out="customer.first_name">Ann</span>'
+        french = step.with_context(lang="fr_FR")
+        self.assertIn("Bonjour <span", french.body_arch)
+        self.assertIn(first_name, french.body_arch)
+        self.assertNotIn("Start shopping", french.body_arch)
+        self.assertIn("Jetzt einkaufen", step.with_context(lang="de_DE").body_arch)
+        self.assertIn("Start shopping", step.body_arch)
+
+        # what the editor saves: the arch and its inline copy (here the same)
+        edited = step.body_arch.replace("Start shopping", "Shop now")
+        step.write({"body_arch": edited, "body_html": edited})
+        self.assertIn("Shop now", step.body_html)
+        self.assertIn("Hi <span", step.body_html)
+        for lang, phrases in (("fr_FR", ["Bonjour <span", "Pas de spam, promis."]),
+                              ("de_DE", ["Hallo <span", "Kein Spam, versprochen."])):
+            body = step.with_context(lang=lang).body_html
+            for phrase in phrases:
+                self.assertIn(phrase, body, f"{lang}: {phrase!r} kept")
+            self.assertNotIn("Hi <span", body)
+
+        edited = french.body_arch.replace("Pas de spam, promis.", "Jamais de spam.")
+        french.write({"body_arch": edited, "body_html": edited})
+        self.assertIn("Jamais de spam.", french.body_html)
+        self.assertIn("Jamais de spam.", french.body_arch)
+        self.assertIn("Shop now", step.body_html)
+        self.assertIn("Hi <span", step.body_html)
+        self.assertNotIn("Jamais de spam.", step.body_html)
+        self.assertIn("Kein Spam, versprochen.", step.with_context(lang="de_DE").body_html)

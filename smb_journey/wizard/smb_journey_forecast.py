@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 
 from odoo.addons.smb_journey.models.smb_journey_forecast import LOOKBACK_DAYS
 
@@ -37,9 +37,10 @@ class SmbJourneyForecast(models.TransientModel):
             forecast["outlets"] = outlets
             wizard.result = forecast
             wizard.result_html = self.env["ir.qweb"]._render("smb_journey.forecast_result", {
-                "forecast": forecast, "journey": wizard.journey_id, "number": _number})
+                "forecast": forecast, "journey": wizard.journey_id,
+                "number": lambda value: _number(self.env, value)})
 
 
-def _number(value):
-    """≈ 4.2, ≈ 42: a decimal for small numbers only."""
-    return f"{value:.1f}" if abs(value) < 10 else f"{value:.0f}"
+def _number(env, value):
+    """≈ 4.2, ≈ 42: a decimal for small numbers only, in the user's number format (≈ 4,2 in French)."""
+    return tools.formatLang(env, value, digits=1 if abs(value) < 10 else 0)

@@ -11,7 +11,8 @@ class SmbJourneyStep(models.Model):
     def _context_providers(self):
         _ = self.env._
         return super()._context_providers() | {
-            "product": Provider(_("The product back in stock"), fields=("name", "price", "url", "image_url")),
+            "product": Provider(_("The product back in stock"), fields=("name", "price", "url", "image_url"), labels={
+                "name": _("Product"), "price": _("Price"), "url": _("Product link"), "image_url": _("Product image")}),
         }
 
     def _context_product(self, enrollments, envs):
@@ -27,6 +28,7 @@ class SmbJourneyStep(models.Model):
     def _sample_product(self):
         base_url = self._base_url()
         return {
-            "name": "Moka Pot, 6 cups", "price": _money(self.env, 35.0, self.journey_id.company_id.currency_id),
+            "name": self.env._("Moka Pot, 6 cups"),
+            "price": _money(self.env, 35.0, self.journey_id.company_id.currency_id),
             "url": f"{base_url}/shop", "image_url": f"{base_url}/web/static/img/placeholder.png",
         }

@@ -1,4 +1,5 @@
 import { Component, useState } from "@odoo/owl";
+import { _t } from "@web/core/l10n/translation";
 
 /** The list of placeholders the picker offers, searchable. */
 export class PlaceholderPopover extends Component {
@@ -28,6 +29,14 @@ export class PlaceholderPopover extends Component {
                     : group.items.filter((item) => matches(item.label) || matches(item.expr)),
             }))
             .filter((group) => group.items.length);
+    }
+
+    /** Where the values of the lists (cart lines, recommendations) are offered. */
+    get listsHint() {
+        return _t(
+            "Lists (%(lists)s) come with the Journey blocks; their values are offered inside them.",
+            { lists: this.props.lists.map((list) => list.expr).join(", ") }
+        );
     }
 
     onKeydown(ev) {
