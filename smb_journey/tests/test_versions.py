@@ -78,6 +78,7 @@ class TestJourneyVersions(JourneyCase):
         self.assertEqual((ann.version_id, ann.step_id), (v1, self.step_again), "Ann stays on version 1")
         self.assertEqual((v1.running_count, v2.running_count), (1, 0))
         self.assertIn("Version 2", self.journey.message_ids[0].body)
+        self.assertIn("The customer inside version 1 finishes it", self.journey.message_ids[0].body)
 
     def test_placement_and_branches_are_remapped_in_the_copy(self):
         condition = self.env["smb.journey.step"].create({
@@ -241,8 +242,8 @@ class TestJourneyVersions(JourneyCase):
         self.assertEqual(wizard.summary, "3 customers move to version 2: 2 continue at the copy of their step; 1 at "
                                          "the nearest following step (their step was deleted in version 2).")
         wizard.line_ids.filtered(lambda line: line.partner_id == self.carol).move = False
-        self.assertIn("2 customers move to version 2: 1 continue", wizard.summary)
-        self.assertIn("1 stay on version 1.", wizard.summary)
+        self.assertIn("2 customers move to version 2: 1 continues", wizard.summary)
+        self.assertIn("1 stays on version 1.", wizard.summary)
 
         wizard.action_move()
 
