@@ -5,7 +5,7 @@ from unittest.mock import patch
 from psycopg2.errors import SerializationFailure
 
 from odoo.exceptions import UserError
-from odoo.tests import Form, HttpCase, freeze_time, tagged
+from odoo.tests import Form, HttpCase, freeze_time, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.smb_journey.models.smb_journey_versions import SmbJourney as VersionsJourney
@@ -308,6 +308,16 @@ class TestJourneyVersions(JourneyCase):
         self.assertEqual(self.step_hello.sent_count, 1, "per step: each version's own")
         self.assertEqual(self.live(self.step_hello).sent_count, 2)
         self.assertEqual((self.journey.version_inside_count, self.journey.version_older_inside_count), (2, 1))
+
+    def test_the_banner_about_the_next_version_is_for_those_who_change_steps(self):
+        seller = new_test_user(self.env, "banner_seller",
+                               groups="sales_team.group_sale_salesman,smb_journey.group_journey_user")
+        manager = new_test_user(self.env, "banner_boss", groups="smb_journey.group_journey_manager")
+        Journey = self.env["smb.journey"]
+        self.assertNotIn("o_smb_journey_version_banner", Journey.with_user(seller).get_views([(False, "form")])[
+            "views"]["form"]["arch"])
+        self.assertIn("o_smb_journey_version_banner", Journey.with_user(manager).get_views([(False, "form")])[
+            "views"]["form"]["arch"])
 
     def test_a_duplicated_journey_copies_the_current_version(self):
         self.enter(self.customer)
