@@ -422,6 +422,7 @@ class SmbJourney(models.Model):
     def action_open_enroll_wizard(self):
         return {
             "type": "ir.actions.act_window",
+            "name": self.env._("Enrol Customers"),
             "res_model": "smb.journey.enroll.wizard",
             "view_mode": "form",
             "target": "new",

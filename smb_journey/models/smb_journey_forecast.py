@@ -323,8 +323,12 @@ class SmbJourney(models.Model):
              ("entry_key", "in", [key for __, key in keys])])}
         count = len(keys - entered)
         source = dict(self._fields["date_source"]._description_selection(self.env)).get(self.date_source, "")
+        date = vocabulary.inline_label(self.env, source)
+        if count == 1:
+            return Entrants(count, self.env._("%(count)s customer whose %(date)s falls in these days",
+                                              count=count, date=date))
         return Entrants(count, self.env._("%(count)s customers whose %(date)s falls in these days",
-                                          count=count, date=vocabulary.inline_label(self.env, source)))
+                                          count=count, date=date))
 
     def _forecast_no_order(self, date_from, date_to):
         """The customer accounts whose last confirmed order turns the journey's
@@ -350,6 +354,10 @@ class SmbJourney(models.Model):
             ("journey_id", "=", self.id),
             ("entry_key", "in", [f"no_order:sale.order,{order.id}" for order in lapsing])]).mapped("entry_key"))
         count = len([o for o in lapsing if o.partner_id in partners and f"no_order:sale.order,{o.id}" not in entered])
+        if count == 1:
+            return Entrants(count, self.env._(
+                "%(count)s customer whose last order turns %(days)s days old in these days, if they do not order "
+                "again", count=count, days=self.no_order_days))
         return Entrants(count, self.env._(
             "%(count)s customers whose last order turns %(days)s days old in these days, if they do not order again",
             count=count, days=self.no_order_days))
@@ -397,8 +405,12 @@ class SmbJourneyStep(models.Model):
                 yes = len(self.journey_id._search_as_owner(
                     "res.partner", audience & Domain(literal_eval(self.condition_domain or "[]")),
                     owner=self.filter_user_id, what=self.env._("The condition of step %s", self.name)))
-                return {"yes": yes / total, "no": 1 - yes / total}, self.env._(
-                    "%(yes)s of the %(total)s customers of the audience match today", yes=yes, total=total)
+                if total == 1:
+                    basis = self.env._("%(yes)s of the 1 customer of the audience matches today", yes=yes)
+                else:
+                    basis = self.env._("%(yes)s of the %(total)s customers of the audience match today",
+                                       yes=yes, total=total)
+                return {"yes": yes / total, "no": 1 - yes / total}, basis
         if self.condition_type in ("opened", "clicked"):
             rate = self._forecast_engagement_rate(self.condition_type)
             if rate is not None:

@@ -47,7 +47,7 @@ class SmbJourneyStep(models.Model):
 
     def _check_coupon(self):
         if not self.coupon_program_id:
-            raise UserError(self.env._("Coupon step %s needs a coupon program.", self.name))
+            raise UserError(self.env._("'%s' needs a coupon program.", self.name))
 
     def _check_email(self):
         super()._check_email()

@@ -56,6 +56,7 @@ class SmbJourneyStep(models.Model):
     split_started_at = fields.Datetime(
         "Test Started On", readonly=True, copy=False,
         help="When the first customer reached the split: a promotion after a number of days counts from then.")
+    journey_state = fields.Selection(related="journey_id.state", string="Journey Status")
     split_results_html = fields.Html("Test Results", compute="_compute_split_results_html", sanitize=False)
 
     @api.model

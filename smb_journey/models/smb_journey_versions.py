@@ -139,8 +139,15 @@ class SmbJourney(models.Model):
         mapping = steps._copy_to_version(new)
         steps.with_context(**{VERSIONING: True}).write({"active": False})
         self.version_id = new
-        self.message_post(body=self.env._(
-            "Version %(new)s of the steps created (%(change)s). The %(count)s customers inside version "
-            "%(old)s finish it; customers who enter from now on take version %(new)s.",
-            new=new.number, old=old.number, count=inside, change=summary or ""))
+        if inside == 1:
+            body = self.env._(
+                "Version %(new)s of the steps created (%(change)s). The customer inside version %(old)s "
+                "finishes it; customers who enter from now on take version %(new)s.",
+                new=new.number, old=old.number, change=summary or "")
+        else:
+            body = self.env._(
+                "Version %(new)s of the steps created (%(change)s). The %(count)s customers inside version "
+                "%(old)s finish it; customers who enter from now on take version %(new)s.",
+                new=new.number, old=old.number, count=inside, change=summary or "")
+        self.message_post(body=body)
         return mapping

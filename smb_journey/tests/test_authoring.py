@@ -93,6 +93,8 @@ class TestAuthoring(JourneyCase):
         wizard.journey_id.action_start()
         result = wizard.save().action_enroll()
         self.assertIn("1 customer enrolled", result["params"]["message"])
+        self.assertEqual(self.journey.action_open_enroll_wizard()["name"], "Enrol Customers",
+                         "the dialog opened from the journey has a title")
 
     def test_the_save_check_knows_every_value_an_email_gets(self):
         """The sample a save is checked against has the keys of a real render

@@ -121,10 +121,15 @@ class TestSplit(JourneyCase):
 
     def test_a_winner_by_hand_is_taken_by_every_later_customer(self):
         first, later = self.people[:50], self.people[50:100]
+        self.assertEqual((self.split.journey_state, self.split.split_started_at), ("draft", False),
+                         "a draft split with no result offers no winner to pick")
         with freeze_time(T0):
             self.ab.action_start()
             self.ab.enroll(first)
             self.run_engine()
+            self.split.invalidate_recordset()
+            # what shows the 'Make A the Winner' buttons: a running journey whose split has results
+            self.assertEqual((self.split.journey_state, self.split.split_started_at), ("running", T0))
             self.split.with_context(split_variant="a").action_split_promote()
         self.assertEqual((self.split.split_winner, self.split.split_promoted_at), ("a", T0))
         self.assertIn("Variant A is the winner", self.ab.message_ids[:1].body)

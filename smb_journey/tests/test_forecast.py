@@ -134,6 +134,8 @@ class TestForecast(JourneyCase):
         journey.scanned_at = NOW - timedelta(hours=1)
         week, month = journey._forecast()["windows"]
         self.assertEqual((week["entrants"], month["entrants"]), (1, 2))
+        self.assertTrue(week["basis"].startswith("1 customer whose last order turns 60 days old"), week["basis"])
+        self.assertTrue(month["basis"].startswith("2 customers whose last order"), month["basis"])
 
     def test_frequency_cap_and_quiet_hours(self):
         for i, partner in enumerate(self.buyers):

@@ -173,7 +173,7 @@ class TestCouponStep(MoreStepsCase):
 
     def test_a_coupon_step_without_program_cannot_start(self):
         journey = self.make_journey([{"name": "Coupon", "step_type": "coupon"}])
-        with self.assertRaisesRegex(UserError, "coupon program"):
+        with self.assertRaisesRegex(UserError, "^'Coupon' needs a coupon program.$"):
             journey.action_start()
 
 

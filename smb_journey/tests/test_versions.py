@@ -5,7 +5,7 @@ from unittest.mock import patch
 from psycopg2.errors import SerializationFailure
 
 from odoo.exceptions import UserError
-from odoo.tests import Form, HttpCase, freeze_time, tagged
+from odoo.tests import Form, HttpCase, freeze_time, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.smb_journey.models.smb_journey_versions import SmbJourney as VersionsJourney
@@ -78,6 +78,7 @@ class TestJourneyVersions(JourneyCase):
         self.assertEqual((ann.version_id, ann.step_id), (v1, self.step_again), "Ann stays on version 1")
         self.assertEqual((v1.running_count, v2.running_count), (1, 0))
         self.assertIn("Version 2", self.journey.message_ids[0].body)
+        self.assertIn("The customer inside version 1 finishes it", self.journey.message_ids[0].body)
 
     def test_placement_and_branches_are_remapped_in_the_copy(self):
         condition = self.env["smb.journey.step"].create({
@@ -241,8 +242,8 @@ class TestJourneyVersions(JourneyCase):
         self.assertEqual(wizard.summary, "3 customers move to version 2: 2 continue at the copy of their step; 1 at "
                                          "the nearest following step (their step was deleted in version 2).")
         wizard.line_ids.filtered(lambda line: line.partner_id == self.carol).move = False
-        self.assertIn("2 customers move to version 2: 1 continue", wizard.summary)
-        self.assertIn("1 stay on version 1.", wizard.summary)
+        self.assertIn("2 customers move to version 2: 1 continues", wizard.summary)
+        self.assertIn("1 stays on version 1.", wizard.summary)
 
         wizard.action_move()
 
@@ -307,6 +308,16 @@ class TestJourneyVersions(JourneyCase):
         self.assertEqual(self.step_hello.sent_count, 1, "per step: each version's own")
         self.assertEqual(self.live(self.step_hello).sent_count, 2)
         self.assertEqual((self.journey.version_inside_count, self.journey.version_older_inside_count), (2, 1))
+
+    def test_the_banner_about_the_next_version_is_for_those_who_change_steps(self):
+        seller = new_test_user(self.env, "banner_seller",
+                               groups="sales_team.group_sale_salesman,smb_journey.group_journey_user")
+        manager = new_test_user(self.env, "banner_boss", groups="smb_journey.group_journey_manager")
+        Journey = self.env["smb.journey"]
+        self.assertNotIn("o_smb_journey_version_banner", Journey.with_user(seller).get_views([(False, "form")])[
+            "views"]["form"]["arch"])
+        self.assertIn("o_smb_journey_version_banner", Journey.with_user(manager).get_views([(False, "form")])[
+            "views"]["form"]["arch"])
 
     def test_a_duplicated_journey_copies_the_current_version(self):
         self.enter(self.customer)

@@ -51,7 +51,7 @@ class SmbJourneyTestRun(models.TransientModel):
         "The Customer", default="none", required=True,
         help="What the customer is assumed to do with the messages of the test run: conditions and waits "
         "on opens and clicks answer accordingly.")
-    timeline = fields.Json(readonly=True, help="Technical: the steps walked, as the timeline shows them.")
+    timeline = fields.Json("Steps Walked", readonly=True, help="Technical: the steps walked, as the timeline shows them.")
     timeline_html = fields.Html("Timeline", compute="_compute_timeline_html", sanitize=False)
     summary = fields.Char(readonly=True)
     email_to = fields.Char(

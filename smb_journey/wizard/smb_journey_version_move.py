@@ -65,22 +65,37 @@ class SmbJourneyVersionMove(models.TransientModel):
             if not wizard.line_ids:
                 wizard.summary = _("Nobody is inside this version any more: there is no one to move.")
                 continue
-            parts = [_("%(count)s continue at the copy of their step", count=counts[SAME])] if counts[SAME] else []
+            parts = []
+            if counts[SAME] == 1:
+                parts.append(_("%(count)s continues at the copy of their step", count=1))
+            elif counts[SAME]:
+                parts.append(_("%(count)s continue at the copy of their step", count=counts[SAME]))
             if counts[FOLLOWING]:
                 parts.append(_("%(count)s at the nearest following step (their step was deleted in version "
                                "%(target)s)", count=counts[FOLLOWING], target=wizard.target_version_id.number))
-            if counts[END]:
+            if counts[END] == 1:
+                parts.append(_("%(count)s completes the journey (nothing of what was left to them remains)",
+                               count=1))
+            elif counts[END]:
                 parts.append(_("%(count)s complete the journey (nothing of what was left to them remains)",
                                count=counts[END]))
-            summary = _("%(total)s customers move to version %(target)s", total=len(moving),
-                        target=wizard.target_version_id.number)
+            if len(moving) == 1:
+                summary = _("%(total)s customer moves to version %(target)s", total=len(moving),
+                            target=wizard.target_version_id.number)
+            else:
+                summary = _("%(total)s customers move to version %(target)s", total=len(moving),
+                            target=wizard.target_version_id.number)
             if parts:
                 summary += ": " + "; ".join(parts)
             summary += "."
             kept = len(wizard.line_ids) - len(moving)
             if kept:
-                summary += " " + _("%(count)s stay on version %(origin)s.", count=kept,
-                                   origin=wizard.source_version_id.number)
+                if kept == 1:
+                    summary += " " + _("%(count)s stays on version %(origin)s.", count=kept,
+                                       origin=wizard.source_version_id.number)
+                else:
+                    summary += " " + _("%(count)s stay on version %(origin)s.", count=kept,
+                                       origin=wizard.source_version_id.number)
             wizard.summary = summary
 
     @api.model
@@ -141,16 +156,22 @@ class SmbJourneyVersionMove(models.TransientModel):
             Enrollment.browse(ids).write({"version_id": target.id, "step_id": step.id, "hold_reason": False})
         # nothing of what was left to them remains: they complete the version they were in
         ended._end("completed", "end")
-        self.journey_id.message_post(body=_(
-            "%(user)s moved %(count)s customers from version %(origin)s to version %(target)s.",
-            user=self.env.user.name, count=len(enrollments), origin=source.number, target=target.number))
+        if len(enrollments) == 1:
+            body = _("%(user)s moved %(count)s customer from version %(origin)s to version %(target)s.",
+                     user=self.env.user.name, count=1, origin=source.number, target=target.number)
+            message = _("%(count)s customer moved to version %(target)s.", count=1, target=target.number)
+        else:
+            body = _("%(user)s moved %(count)s customers from version %(origin)s to version %(target)s.",
+                     user=self.env.user.name, count=len(enrollments), origin=source.number, target=target.number)
+            message = _("%(count)s customers moved to version %(target)s.", count=len(enrollments),
+                        target=target.number)
+        self.journey_id.message_post(body=body)
         self.env.ref("smb_journey.ir_cron_journey_engine")._trigger()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "message": _("%(count)s customers moved to version %(target)s.", count=len(enrollments),
-                             target=target.number),
+                "message": message,
                 "type": "success",
                 "next": {"type": "ir.actions.act_window_close"},
             },

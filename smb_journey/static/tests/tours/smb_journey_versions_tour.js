@@ -15,7 +15,7 @@ export function olderVersionFinishing(number) {
     return [
         {
             content: "The customer inside now finishes the older version",
-            trigger: ".o_form_view:not(:has(.o_form_button_save:visible)) .alert:contains('customers are finishing older versions')",
+            trigger: ".o_form_view:not(:has(.o_form_button_save:visible)) .alert:contains('1 customer is finishing an older version')",
         },
         {
             content: "The stat button shows the version",
@@ -85,7 +85,7 @@ registry.category("web_tour.tours").add("smb_journey_versions_tour", {
             trigger: ".modal .o_field_widget[name='line_ids'] .o_data_row:contains('Tour Versions'):contains('Follow-up'):contains('The copy of their step')",
         },
         {
-            trigger: ".modal .o_smb_journey_move_summary:contains('1 customers move to version 2')",
+            trigger: ".modal .o_smb_journey_move_summary:contains('1 customer moves to version 2')",
         },
         {
             content: "Move",
