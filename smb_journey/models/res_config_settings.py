@@ -58,14 +58,6 @@ class ResConfigSettings(models.TransientModel):
                 [("company_id", "=", settings.company_id.id)])
 
     def action_smb_recompute_tiers(self):
-        """Recompute the company's loyalty tiers now (what the nightly job does)."""
+        """Recompute the company's loyalty tiers now (the tiers list's Recompute Now)."""
         self.ensure_one()
-        changes = self.env["smb.loyalty.tier"].recompute_tiers(companies=self.company_id)
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": "success",
-                "message": self.env._("Tiers recomputed: %(count)s customers changed tier.", count=changes),
-            },
-        }
+        return self.env["smb.loyalty.tier"].with_company(self.company_id).action_recompute()
