@@ -6,7 +6,7 @@ import numpy as np
 from markupsafe import Markup
 
 from odoo import SUPERUSER_ID, api, fields, models
-from odoo.tools import SQL, format_date, format_datetime
+from odoo.tools import SQL, format_date, format_datetime, formatLang
 
 from odoo.addons.smb_journey.lib import backtest as backtest_lib
 
@@ -113,7 +113,8 @@ class SmbChurnRun(models.Model):
                 series.append({
                     "key": "holdout",
                     "label": _("Validation on the latest observed window (%(count)s customers)",
-                               count=metrics.get("holdout_rows") or sum(b[2] for b in metrics["reliability"])),
+                               count=formatLang(self.env, metrics.get("holdout_rows")
+                                                or sum(b[2] for b in metrics["reliability"]), digits=0)),
                     "ece": metrics.get("ece"),
                     "bins": metrics["reliability"],
                 })
@@ -123,7 +124,7 @@ class SmbChurnRun(models.Model):
                     "key": "backtest",
                     "label": _("Predictions of %(date)s against what followed (%(count)s customers)",
                                date=format_date(self.env, run.backtest_run_id.date) if run.backtest_run_id else "?",
-                               count=outcome.get("customers", 0)),
+                               count=formatLang(self.env, outcome.get("customers", 0), digits=0)),
                     "ece": outcome.get("ece"),
                     "bins": outcome["reliability"],
                 })
