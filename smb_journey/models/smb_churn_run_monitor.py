@@ -103,7 +103,7 @@ class SmbChurnRun(models.Model):
         for run in self:
             run.display_name = self.env._("Run of %(date)s", date=format_datetime(self.env, run.date, dt_format="short"))
 
-    @api.depends("model_params", "backtest_metrics", "backtest_run_id")
+    @api.depends("model_params", "backtest_metrics", "backtest_run_id.date")
     def _compute_reliability_chart(self):
         _ = self.env._
         for run in self:
@@ -215,7 +215,11 @@ class SmbChurnRun(models.Model):
                 date=format_date(self.env, self.date + timedelta(days=self.horizon_days)))
             return
         start, end = past.date, past.date + timedelta(days=past.horizon_days)
-        ids, churn, revenue = backtest_lib.unpack(base64.b64decode(past.snapshot))
+        snapshot = past.snapshot
+        if not snapshot:  # its attachment deleted by hand
+            past.has_snapshot = False
+            return self._backtest()
+        ids, churn, revenue = backtest_lib.unpack(base64.b64decode(snapshot))
         self.env["sale.order"].flush_model(["state", "company_id", "date_order", "partner_id", "amount_untaxed",
                                             "currency_rate"])
         self.env["res.partner"].flush_model(["commercial_partner_id"])

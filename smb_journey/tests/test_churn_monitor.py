@@ -149,6 +149,10 @@ class TestChurnMonitor(TransactionCase):
         self.assertEqual(third.backtest_run_id, first, "the next night checks the same run again")
         self.assertTrue(third.warning, "still worse than usual")
         self.assertFalse(third.activity_ids, "the administrator was told the night before")
+        # the responsible (a Journey Manager: runs are read-only) notes what they found and marks it done
+        new.with_user(responsible).action_feedback(feedback="A wholesale customer left: expected.")
+        self.assertFalse(second.activity_ids)
+        self.assertIn("wholesale customer", second.message_ids[:1].body)
 
     def test_snapshots_no_run_needs_are_dropped(self):
         first = self.score(T0)
