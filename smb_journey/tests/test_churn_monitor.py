@@ -1,5 +1,5 @@
 import base64
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from unittest.mock import patch
 
 import numpy as np
@@ -10,6 +10,8 @@ from odoo.tests import HttpCase, TransactionCase, freeze_time, new_test_user, ta
 
 from odoo.addons.smb_journey.lib import backtest as backtest_lib
 from odoo.addons.smb_journey.lib import churn as churn_lib
+from odoo.addons.smb_journey.models.smb_churn_run import SmbChurnRun
+from odoo.addons.smb_journey.tests.test_churn import synthetic_history
 
 T0 = datetime(2026, 1, 1, 3, 0)  # the first run; the horizon is 30 days
 HORIZON = 30
@@ -166,6 +168,22 @@ class TestChurnMonitor(TransactionCase):
         self.assertFalse(first.has_snapshot or first.snapshot, "past its horizon and the tolerance: dropped")
         self.assertFalse(attachment.exists())
         self.assertTrue(later.has_snapshot and later.snapshot, "still to be checked")
+
+    def test_a_trained_model_keeps_its_validations_reliability_bins(self):
+        history = synthetic_history()
+        partners = self.env["res.partner"].create([{"name": f"Synthetic {i}"} for i in range(600)])
+        customer = np.asarray(partners.ids)[history.customer - 1]
+        order = np.lexsort((history.day, customer))
+        history = churn_lib.History(customer[order], history.day[order], history.amount[order])
+        with patch.object(SmbChurnRun, "_purchase_history", lambda *args: history), \
+                freeze_time(date(1970, 1, 1) + timedelta(days=20000 - 1)):
+            run = self.env["smb.churn.run"].score_customers(self.company)
+        self.assertEqual(run.model_kind, "logistic_regression")
+        bins = run.model_params["metrics"]["reliability"]
+        self.assertEqual(sum(b[2] for b in bins), run.holdout_rows, "every holdout customer is in a bin")
+        self.assertAlmostEqual(run.holdout_ece, sum(abs(b[0] - b[1]) * b[2] for b in bins) / run.holdout_rows,
+                               places=3)
+        self.assertEqual([(s["key"], s["bins"]) for s in run.reliability_chart["series"]], [("holdout", bins)])
 
     def test_journey_users_read_runs_and_portal_users_nothing(self):
         self.score(T0)
