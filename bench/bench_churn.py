@@ -11,7 +11,12 @@ customers, 200,000 confirmed orders over two years, 1,000,000 lines):
 (score)  ``smb.churn.run.score_customers()``: that query, the signals, the
          features at every training cutoff, training with its time-based
          validation, scoring, and the write of every customer's score, band,
-         value and next order date, with the band history.
+         value and next order date, with the band history; also the
+         snapshot of the predictions it keeps (timed apart too);
+(check)  the check of the predictions of a run a horizon ago, as the next
+         night's run makes it: the first scoring's run moved back by its
+         horizon, the snapshot read, one query over the orders of the
+         horizon, the metrics (AUC, calibration, revenue error).
 
 Then, in the same round, what the scoring writes (``write_stats.py``: row
 versions of ``res_partner``, history rows, WAL bytes): the first scoring (a
@@ -60,7 +65,16 @@ def one_round(registry, score_first):
         env.cr.execute("DELETE FROM smb_churn_run WHERE company_id = %s", [company.id])
         env.invalidate_all()
         now = fields.Datetime.now()
-        results = {}
+        results = {"record_s": []}
+        # the snapshot a run keeps of its predictions (and its check of the run a horizon ago), timed apart
+        Monitor = next(c for c in type(Run).__mro__
+                       if c.__module__ == "odoo.addons.smb_journey.models.smb_churn_run_monitor")
+        record_predictions = Monitor._record_predictions
+
+        def timed_record(run, *args, **kwargs):
+            started = time.perf_counter()
+            record_predictions(run, *args, **kwargs)
+            results["record_s"].append(time.perf_counter() - started)
 
         def floor():
             rows = env.execute_query(Run._history_sql(company, now))
@@ -69,7 +83,8 @@ def one_round(registry, score_first):
         def score():
             return Run.score_customers(company)
 
-        with patch.object(fields.Datetime, "now", return_value=now):
+        with patch.object(fields.Datetime, "now", return_value=now), \
+                patch.object(Monitor, "_record_predictions", timed_record):
             order = [("score", score), ("floor", floor)] if score_first else [("floor", floor), ("score", score)]
             for name, fn in order:
                 with write_stats.Writes(env) as writes:
@@ -86,6 +101,20 @@ def one_round(registry, score_first):
             nightly = score()
         results["nightly_writes"] = writes.result
         run = results["score"]
+        # the check of past predictions: the first scoring's run moved back by its horizon is the run a
+        # horizon ago of the next night's run, which checks it again
+        env.cr.execute("UPDATE smb_churn_run SET date = date - horizon_days * INTERVAL '1 day' WHERE id = %s",
+                       [run.id])
+        env.invalidate_all()
+        started = time.perf_counter()
+        nightly._backtest()
+        results["check_s"] = time.perf_counter() - started
+        results["check"] = nightly.read(["backtest_customers", "backtest_auc", "backtest_ece",
+                                         "backtest_revenue_error"])[0]
+        results["check_ok"] = nightly.backtest_run_id == run
+        env.cr.execute("SELECT file_size FROM ir_attachment WHERE res_model = 'smb.churn.run' "
+                       "AND res_field = 'snapshot' AND res_id = %s", [run.id])
+        results["snapshot_bytes"] = (env.cr.fetchone() or [0])[0]
         results["run"] = run.read(["state", "message", "customer_count", "horizon_days", "model_kind",
                                    "model_reason", "holdout_auc", "holdout_ece", "train_rows", "high_count",
                                    "medium_count"])[0]
@@ -117,12 +146,18 @@ def main(argv=None):
         floor = statistics.median(r["floor_s"] for r in rounds)
         score = statistics.median(r["score_s"] for r in rounds)
         ratio = statistics.median(r["score_s"] / r["floor_s"] for r in rounds)
+        record = statistics.median(r["record_s"][0] for r in rounds)  # the first scoring's
+        check = statistics.median(r["check_s"] for r in rounds)
         print(f"\nResults: {started}, {os.cpu_count()} CPUs, {args.rounds} round(s), median\n")
         print(f"{'phase':<52}{'seconds':>10}{'x floor':>10}")
         print(f"{'floor: bare feature SQL (purchases per customer-day)':<52}{floor:>10.2f}{1:>10.2f}")
         print(f"{'scoring end to end (features, training, scoring, writing)':<52}{score:>10.2f}{ratio:>10.1f}")
+        print(f"{'  of which: the snapshot of the predictions kept':<52}{record:>10.2f}{record / floor:>10.2f}")
+        print(f"{'check of the run a horizon ago (next night)':<52}{check:>10.2f}{check / floor:>10.2f}")
         print(f"\nRATIO scoring / bare feature SQL: {ratio:.1f}; scoring wall time {score:.1f}s (goal: under 60 s)")
         print(f"checks: run {last['run']}; customers with a score written: {last['written']}")
+        print(f"snapshot: {last['snapshot_bytes']} bytes ({last['snapshot_bytes'] / max(last['run']['customer_count'], 1):.1f} "
+              f"a customer); check of past predictions: {last['check']}")
         print(f"\nWrites (last round; res_partner has {last['partners']} rows; partner rows = row versions "
               "written, each one a dead row after it, HOT ones without new index entries)\n")
         print(write_stats.HEADER)
@@ -136,6 +171,9 @@ def main(argv=None):
         if last["run"]["state"] != "done" or score >= 60:
             status = 1
             print("FAILED: the run failed or took 60 s or more")
+        if not last["check_ok"]:
+            status = 1
+            print("FAILED: the next night's run did not check the run moved a horizon back")
     finally:
         bench_engine.close_scratch(args)
     return status

@@ -55,6 +55,7 @@
         "views/smb_journey_step_webhook_views.xml",
         "views/smb_journey_dashboard_views.xml",
         "views/smb_journey_menus.xml",
+        "views/smb_churn_run_monitor_views.xml",
         "data/smb_journey_timing_data.xml",
         "views/smb_journey_frequency_rule_views.xml",
         "views/smb_journey_timing_views.xml",

@@ -503,14 +503,19 @@ def _importances(fitted, X, y, top=6):
 
 
 def evaluate(p, y):
-    """Holdout AUC, Brier score and expected calibration error (10 bins)."""
+    """Holdout AUC, Brier score, expected calibration error and the
+    reliability diagram's bins (10 bins, see calibration.py)."""
     from sklearn.metrics import brier_score_loss, roc_auc_score  # noqa: PLC0415
 
+    try:
+        from . import calibration  # noqa: PLC0415
+    except ImportError:  # imported as a top-level module (pytest, bench/)
+        import calibration  # noqa: PLC0415
+
     y = np.asarray(y)
-    bins = np.minimum((p * 10).astype(int), 9)
-    ece = sum(abs(p[bins == b].mean() - y[bins == b].mean()) * (bins == b).mean() for b in range(10) if (bins == b).any())
     return {"auc": round(float(roc_auc_score(y, p)), 4), "brier": round(float(brier_score_loss(y, p)), 4),
-            "ece": round(float(ece), 4), "base_rate": round(float(y.mean()), 4)}
+            "ece": round(calibration.ece(p, y), 4), "base_rate": round(float(y.mean()), 4),
+            "reliability": calibration.reliability(p, y)}
 
 
 def predict(fitted, history, now, signals=None, clv_days=365, explain=False):

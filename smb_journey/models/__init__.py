@@ -27,6 +27,7 @@ from . import smb_loyalty_tier_history
 from . import res_company
 from . import account_move
 from . import smb_churn_run
+from . import smb_churn_run_monitor
 from . import smb_churn_history
 from . import res_config_settings
 from . import ir_actions_server

@@ -184,6 +184,8 @@ class SmbChurnRun(models.Model):
             "duration": time.perf_counter() - started,
             "model_params": fitted.to_dict(),
         })
+        # kept for the run a horizon later to check; checks the run a horizon ago (smb_churn_run_monitor.py)
+        run._record_predictions(ids, scores, value, value_days=365)
         run._record_band_changes(changes, quiet=first_run)
         return run
 

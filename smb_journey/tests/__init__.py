@@ -8,6 +8,7 @@ from . import test_concurrency
 from . import test_ui
 from . import test_loyalty_tiers
 from . import test_churn
+from . import test_churn_monitor
 from . import test_access
 from . import test_attribution
 from . import test_authoring
