@@ -165,6 +165,7 @@ class Cut:
     orders: np.ndarray
     owned: dict
     customers: list
+    allowed: set = None  # products that may be recommended (None: all)
 
 
 def popular_items(purchases):
@@ -174,18 +175,18 @@ def popular_items(purchases):
     return items[np.argsort(-counts, kind="stable")].tolist()
 
 
-def top_k(scores, items, owned, popular, k):
-    """The k best-scored items not owned, then the popular ones."""
+def top_k(scores, items, owned, popular, k, allowed=None):
+    """The k best-scored items not owned (among ``allowed``), then the popular ones."""
     chosen = []
     for j in np.argsort(-scores, kind="stable"):
         if scores[j] <= 0 or len(chosen) == k:
             break
-        if items[j] not in owned:
+        if items[j] not in owned and (allowed is None or items[j] in allowed):
             chosen.append(int(items[j]))
     for item in popular:
         if len(chosen) == k:
             break
-        if item not in owned and item not in chosen:
+        if item not in owned and item not in chosen and (allowed is None or item in allowed):
             chosen.append(int(item))
     return chosen
 
@@ -200,7 +201,8 @@ def ours(params=None, half_life=None):
         affinities = recommend.learn(cut.train, params=p)
         weights = (recommend.item_weights(cut.train, cut.cutoff, recency=p.recency) if half_life is None
                    else days_weights(cut.train, cut.cutoff, half_life))
-        return recommend.recommend(affinities, {c: weights[c] for c in cut.customers}, cut.owned, k=k)
+        return recommend.recommend(affinities, {c: weights[c] for c in cut.customers}, cut.owned, k=k,
+                                   allowed=cut.allowed)
     return run
 
 
@@ -215,7 +217,7 @@ def days_weights(train, cutoff, half_life):
 
 def most_popular(cut, k):
     popular = popular_items(cut.train)
-    return {c: top_k(np.zeros(0), np.zeros(0), cut.owned[c], popular, k) for c in cut.customers}
+    return {c: top_k(np.zeros(0), np.zeros(0), cut.owned[c], popular, k, cut.allowed) for c in cut.customers}
 
 
 def co_purchase(by):
@@ -267,7 +269,8 @@ def _score_owned(cut, k, items, matrix, weights=None):
     for c in cut.customers:
         mine = weights[c] if weights else dict.fromkeys(cut.owned[c], 1.0)
         rows = np.searchsorted(items, list(mine))
-        result[c] = top_k(np.asarray(list(mine.values())) @ matrix[rows], items, cut.owned[c], popular, k)
+        result[c] = top_k(np.asarray(list(mine.values())) @ matrix[rows], items, cut.owned[c], popular, k,
+                          cut.allowed)
     return result
 
 
@@ -383,6 +386,177 @@ ALTERNATIVES = [
 ]
 
 
+# --------------------------------------------------------------------------
+# On an Odoo database: the addon end to end, each customer's last order held out
+# --------------------------------------------------------------------------
+
+
+def write_shop(args):
+    """Write the simulated shop of ``--write-shop SEED`` into ``--db`` with
+    ``generate.py``'s set-based SQL (products, customers, confirmed orders
+    and lines complete enough for the ORM), dated so that day 900 is now."""
+    import psycopg2  # noqa: PLC0415
+
+    import generate  # noqa: PLC0415
+
+    rows, n_products, __ = simulate(args.write_shop, args.customers, args.complements, args.together)
+    conn = psycopg2.connect(dbname=args.db, host=args.db_host, port=args.db_port, user=args.db_user)
+    with conn, conn.cursor() as cr:
+        cr.execute("SELECT now() AT TIME ZONE 'UTC'")
+        (start,) = cr.fetchone()
+        ctx = generate.Context(cr, args.company_id)
+        generate.generate_products(cr, ctx, n_products)
+        info = generate.stage_partners(cr, ctx, args.customers, start)
+        cr.execute("CREATE TEMP TABLE sim_line (order_rn int, customer_rn int, product_rn int, day int, seq int)")
+        seq = _running(rows[:, 3])  # the simulation writes each order's lines together
+        cr.execute(
+            "INSERT INTO sim_line SELECT * FROM unnest(%s::int[], %s::int[], %s::int[], %s::int[], %s::int[])",
+            [rows[:, 3].astype(int).tolist(), (rows[:, 0] + 1).astype(int).tolist(),
+             (rows[:, 1] + 1).astype(int).tolist(), rows[:, 2].astype(int).tolist(), (seq + 1).tolist()])
+        cr.execute(
+            """CREATE TEMP TABLE bench_order AS
+               SELECT nextval('sale_order_id_seq')::int AS id, o.order_rn AS rn, false AS is_cart, o.n AS nlines,
+                      false AS web, p.id AS partner_id,
+                      %(start)s::timestamp - (%(days)s - o.day) * interval '1 day' + interval '10 hours' AS date_order
+                 FROM (SELECT order_rn, min(customer_rn) AS customer_rn, min(day) AS day, count(*) AS n
+                         FROM sim_line GROUP BY order_rn) o
+                 JOIN bench_partner p ON p.rn = o.customer_rn
+                ORDER BY o.order_rn""",
+            dict(start=start, days=DAYS))
+        cr.execute("ALTER TABLE bench_order ADD PRIMARY KEY (id)")
+        # customers exist before their first order
+        cr.execute("""UPDATE bench_partner p SET created = LEAST(p.created, f.first - interval '1 hour')
+                        FROM (SELECT partner_id, min(date_order) AS first FROM bench_order GROUP BY 1) f
+                       WHERE f.partner_id = p.id""")
+        cr.execute(
+            """CREATE TEMP TABLE bench_line AS
+               SELECT nextval('sale_order_line_id_seq')::int AS id, o.id AS order_id, o.partner_id, o.is_cart,
+                      o.date_order, l.seq, l.product_rn AS pidx, 1::numeric AS qty, 0.0 AS discount,
+                      p.price AS subtotal, p.price * %(rate)s AS raw_tax, p.price AS price_unit, p.id AS product_id,
+                      p.name AS pname, p.code
+                 FROM sim_line l
+                 JOIN bench_order o ON o.rn = l.order_rn
+                 JOIN bench_product p ON p.rn = l.product_rn
+                ORDER BY o.id, l.seq""",
+            dict(rate=ctx.tax_rate))
+        cr.execute("ALTER TABLE bench_line ADD COLUMN tax numeric")
+        cr.execute("UPDATE bench_line SET tax = round(raw_tax, 2)")
+        tax_sum = "round(sum(raw_tax), 2)" if ctx.round_globally else "sum(tax)"
+        cr.execute(f"""CREATE TEMP TABLE bench_order_amount AS
+                       SELECT order_id, sum(subtotal) AS untaxed, {tax_sum} AS tax FROM bench_line GROUP BY order_id""")
+        generate.insert_partners(cr, ctx, info, start)
+        orders = generate.insert_orders(cr, ctx)
+        lines = generate.insert_lines(cr, ctx)
+    conn.close()
+    print(f"wrote shop seed {args.write_shop} into {args.db}: {n_products} products, {args.customers} customers, "
+          f"{orders} confirmed orders, {lines} lines")
+
+
+def _running(order_ids):
+    """0, 1, 2... within each run of equal order ids (the line's position in its order)."""
+    new = np.r_[True, order_ids[1:] != order_ids[:-1]]
+    starts = np.flatnonzero(new)
+    return np.arange(len(order_ids)) - np.repeat(starts, np.diff(np.r_[starts, len(order_ids)]))
+
+
+def evaluate_database(args):
+    """Each customer's last order held out, the addon end to end: in one
+    transaction, rolled back at the end, the held-out orders are cancelled
+    (one UPDATE), the nightly computation runs (``compute_affinities``), and
+    the emails' own method (``_recommend``, batches of 500 customers) gives
+    each customer's products; the baselines and the library read the same
+    purchase rows (``_purchase_rows``, what the nightly job reads)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import odoo_env  # noqa: PLC0415
+
+    from odoo.tools import SQL  # noqa: PLC0415
+
+    registry = odoo_env.load_registry(args.db, db_host=args.db_host, db_port=args.db_port, db_user=args.db_user,
+                                      addons_path=args.addons_path)
+    with odoo_env.environment(registry) as env:  # rolled back at the end
+        Affinity = env["smb.product.affinity"]
+        if args.company_id:
+            company = env["res.company"].browse(args.company_id)
+        else:
+            groups = env["sale.order"]._read_group([("state", "=", "sale")], ["company_id"], ["__count"])
+            if not groups:
+                raise SystemExit(f"{args.db}: no confirmed order")
+            company = max(groups, key=lambda g: g[1])[0]
+        full = recommend.Purchases.from_rows(Affinity._purchase_rows(company=company))
+        # each customer's last order day, when they have an earlier one: its new products are the target
+        c, d = full.customer, full.day
+        new_day = np.r_[True, (c[1:] != c[:-1]) | (d[1:] != d[:-1])]
+        last = np.r_[c[1:] != c[:-1], True]
+        last_day = dict(zip(c[last].tolist(), d[last].tolist(), strict=True))
+        days = {}
+        for customer in c[new_day].tolist():
+            days[customer] = days.get(customer, 0) + 1
+        held = {customer: last_day[customer] for customer, n in days.items() if n > 1}
+        keep = np.asarray([held.get(customer) != day for customer, day in zip(c.tolist(), d.tolist(), strict=True)])
+        train = recommend.Purchases(c[keep], full.item[keep], d[keep])
+        owned = train.owned()
+        target = {}
+        for customer, item, day in zip(c[~keep].tolist(), full.item[~keep].tolist(), d[~keep].tolist(), strict=True):
+            if item not in owned.get(customer, ()):
+                target.setdefault(customer, set()).add(item)
+        customers = sorted(target)
+        # the held-out orders leave the confirmed ones: one UPDATE, rolled back with the rest
+        env["sale.order"].flush_model()
+        cancelled = env.execute_query(SQL(
+            """
+            UPDATE sale_order o SET state = 'cancel'
+              FROM res_partner p,
+                   unnest(%s::int[], %s::int[]) AS h(customer, day)
+             WHERE p.id = o.partner_id AND p.commercial_partner_id = h.customer
+               AND o.state = 'sale' AND o.company_id = %s
+               AND (o.date_order::date - DATE '1970-01-01') = h.day
+            RETURNING o.id
+            """, list(held), [int(day) for day in held.values()], company.id))
+        env["sale.order"].invalidate_model(["state"])
+        read_back = recommend.Purchases.from_rows(Affinity._purchase_rows(company=company))
+        assert len(read_back.day) == len(train.day), "the held-out orders are what the nightly job no longer reads"
+        started = time.perf_counter()
+        stored = Affinity.compute_affinities(company)
+        learn_s = time.perf_counter() - started
+        started = time.perf_counter()
+        ours_addon = {}
+        for i in range(0, len(customers), 500):
+            chunk = customers[i:i + 500]
+            products = Affinity._recommend(company, {customer: (customer, ()) for customer in chunk}, max(KS))
+            ours_addon.update({customer: products[customer].product_tmpl_id.ids for customer in chunk})
+        recommend_s = time.perf_counter() - started
+        allowed = set(env["product.template"].search(Affinity._saleable_domain(company)).ids)
+        orders = np.unique(np.stack([train.customer, train.day]), axis=1, return_inverse=True)[1].ravel()
+        cut = Cut(None, train, orders, owned, customers, allowed)
+        models = {"smb_journey (the addon: nightly job + email method)": lambda cut, k: ours_addon,
+                  "smb_journey (library, same rows)": ours(),
+                  "most popular": most_popular,
+                  "co-purchase (customer)": co_purchase("customer"),
+                  "co-purchase (order)": co_purchase("order")}
+        results = {}
+        for name, model in models.items():
+            recs = model(cut, max(KS))
+            hits = np.asarray([sum(bool(target[c] & set(recs[c][:k])) for c in customers) for k in KS], dtype=float)
+            coverage = len({i for c in customers for i in recs[c][:5]}) / max(len(allowed), 1)
+            results[name] = (hits / max(len(customers), 1), coverage)
+        print(f"\n{args.db}, company {company.name}: {len(days)} customers with an order, {len(full.day)} purchase "
+              f"rows (customer, product, day); held out: the last order of the {len(held)} customers with two "
+              f"order days or more ({len(cancelled)} orders); counted: {len(customers)} (their last order holds a "
+              f"product they had not bought); {len(allowed)} products saleable and published")
+        print(f"nightly computation {learn_s:.2f} s ({stored['rows']} rows stored for {stored['products']} products, "
+              f"{stored['customers']} customers); recommendations {recommend_s:.2f} s for {len(customers)} customers "
+              f"({1000 * recommend_s / max(len(customers), 1):.1f} ms each, batches of 500)")
+        print(f"{'model':<55} {'hit@3':>7} {'hit@5':>7} {'coverage':>9}")
+        for name, (hits, coverage) in results.items():
+            print(f"{name:<55} {hits[0]:>7.1%} {hits[1]:>7.1%} {coverage:>9.1%}")
+        mine = results["smb_journey (the addon: nightly job + email method)"][0]
+        ok = all((mine > results[name][0]).all() for name in BASELINES)
+        print("summary: " + ", ".join(
+            f"x{mine[0] / max(results[name][0][0], 1e-9):.2f} / x{mine[1] / max(results[name][0][1], 1e-9):.2f} "
+            f"{name}" for name in BASELINES) + f" (hit@3 / hit@5): {'PASS' if ok else 'FAIL'}")
+        return 0 if ok else 1
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
@@ -392,8 +566,23 @@ def main(argv=None):
     parser.add_argument("--together", type=float, default=P_TOGETHER,
                         help="share that complement an item of the same order (default %(default)s)")
     parser.add_argument("--alternatives", action="store_true", help="also the variants measured and not kept")
+    parser.add_argument("--db", help="evaluate on this Odoo database (smb_journey installed) instead: each "
+                        "customer's last order held out, the addon end to end (nothing is written)")
+    parser.add_argument("--write-shop", type=int, metavar="SEED",
+                        help="first write the simulated shop of this seed into --db (a scratch database: committed)")
+    parser.add_argument("--company-id", type=int, help="with --db: the company (default: the one with most orders)")
+    parser.add_argument("--db-host", default="127.0.0.1")
+    parser.add_argument("--db-port", type=int, default=5432)
+    parser.add_argument("--db-user", default="odoo")
+    parser.add_argument("--addons-path", default=None)
     args = parser.parse_args(argv)
     started = time.time()
+    if args.db:
+        if args.write_shop is not None:
+            write_shop(args)
+        status = evaluate_database(args)
+        print(f"{time.time() - started:.1f} s")
+        return status
     models = model_table(args.alternatives)
     verdicts = []
     means = {name: np.zeros(3) for name in [*models, "ceiling: the simulation's own odds"]}
