@@ -366,6 +366,7 @@ def model_table(alternatives):
 ALTERNATIVES = [
     ("beta 0 (conditional probability)", {"beta": 0.0}),
     ("beta 0.25", {"beta": 0.25}),
+    ("beta 0.5", {"beta": 0.5}),
     ("beta 0.75", {"beta": 0.75}),
     ("beta 1 (lift)", {"beta": 1.0}),
     ("next order only (decay 0)", {"decay": 0.0}),
@@ -379,7 +380,7 @@ ALTERNATIVES = [
     ("shrinkage 30", {"shrinkage": 30.0}),
     ("no recency weighting", {"recency": 1.0}),
     ("last order only", {"recency": 0.0}),
-    ("recency 0.3", {"recency": 0.3}),
+    ("recency 0.5", {"recency": 0.5}),
     ("recency 0.7", {"recency": 0.7}),
     ("10 neighbours kept", {"neighbours": 10}),
     ("100 neighbours kept", {"neighbours": 100}),
