@@ -159,3 +159,7 @@ class TestRecommendations(TransactionCase, MockEmail):
                                  company_id=self.shop.id, company_ids=[Command.set(self.shop.ids)])
         with self.assertRaises(AccessError):
             self.env["smb.product.affinity"].with_user(salesman).search([])
+        # the product form's Sales tab shows the list to Journey Users only
+        for who, shown in ((user, True), (salesman, False)):
+            arch = self.env["product.template"].with_user(who).get_views([(False, "form")])["views"]["form"]["arch"]
+            self.assertEqual("smb_affinity_ids" in arch, shown)
