@@ -155,15 +155,13 @@ class Affinities:
 
     def rows(self):
         """``(item, related item, score, customers who bought both)``, best first per item."""
-        m = self.matrix.tocsr()
-        both = self.pairs.tocsr() if self.pairs is not None else None
-        for a in range(m.shape[0]):
-            lo, hi = m.indptr[a], m.indptr[a + 1]
-            cols, vals = m.indices[lo:hi], m.data[lo:hi]
-            for j in np.argsort(-vals, kind="stable"):
-                b = cols[j]
-                count = int(both[a, b]) if both is not None else 0
-                yield int(self.items[a]), int(self.items[b]), float(vals[j]), count
+        m = self.matrix.tocoo()
+        order = np.lexsort((-m.data, m.row))
+        a, b, score = m.row[order], m.col[order], m.data[order]
+        both = (np.asarray(self.pairs.tocsr()[a, b]).ravel() if self.pairs is not None and len(a)
+                else np.zeros(len(a)))
+        return list(zip(self.items[a].tolist(), self.items[b].tolist(), score.tolist(),
+                        both.astype(int).tolist(), strict=True))
 
     @classmethod
     def from_rows(cls, rows, popular=(), buyers=None):
@@ -275,8 +273,8 @@ def item_weights(purchases, cutoff=None, recency=Params.recency, trigger=None):
     result = {}
     if len(h.day):
         rank = _order_rank(h)
-        last = np.maximum.reduceat(rank, np.flatnonzero(np.r_[True, h.customer[1:] != h.customer[:-1]]))
         starts = np.flatnonzero(np.r_[True, h.customer[1:] != h.customer[:-1]])
+        last = np.maximum.reduceat(rank, starts)
         since = np.repeat(last, np.diff(np.r_[starts, len(rank)])) - rank
         weight = np.power(float(recency), since) if recency else (since == 0).astype(float)
         for customer, item, w in zip(h.customer.tolist(), h.item.tolist(), weight.tolist(), strict=True):

@@ -166,15 +166,17 @@ class SmbProductAffinity(models.Model):
             mine.update(dict.fromkeys(trigger, 1.0))
             weights[key], owned[key] = mine, set(mine)
             stated[key] = list(trigger) or sorted(mine, key=lambda item, mine=mine: -mine[item])
-        # sudo: shop-wide derived data, read for the customer's own email whoever renders it
-        stored = self.sudo().search_fetch(
-            [("company_id", "=", company.id), "|", ("product_tmpl_id", "in", list({i for w in weights.values()
-                                                                                      for i in w})),
-             ("product_tmpl_id", "=", False)],
-            ["product_tmpl_id", "related_tmpl_id", "score"], order="score desc, id")
+        # shop-wide derived data, read for the customer's own email whoever renders it (in SQL: a batch
+        # reads thousands of rows, which the ORM would turn into records for nothing)
+        self.flush_model()
+        stored = self.env.execute_query(SQL(
+            """
+            SELECT product_tmpl_id, related_tmpl_id, score FROM smb_product_affinity
+             WHERE company_id = %s AND (product_tmpl_id = ANY(%s) OR product_tmpl_id IS NULL)
+             ORDER BY score DESC, id
+            """, company.id, list({item for mine in weights.values() for item in mine})))
         affinities = recommend_lib.Affinities.from_rows(
-            [(row.product_tmpl_id.id, row.related_tmpl_id.id, row.score) for row in stored if row.product_tmpl_id],
-            popular=[row.related_tmpl_id.id for row in stored if not row.product_tmpl_id])
+            [row for row in stored if row[0]], popular=[related for item, related, __ in stored if not item])
         # the admin's stated intent: accessories and alternatives of the products the email is about
         bases = Template.browse({item for items in stated.values() for item in items})
         intent = {}
