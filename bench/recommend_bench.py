@@ -44,11 +44,22 @@ Models:
   empty lists filled by popularity);
 - ``co-purchase (order)``: the same with counts of orders holding both.
 
-PASS when ``smb_journey`` beats both co-purchase baselines and popularity on
-hit@3 and hit@5 on every shop. ``--alternatives`` adds the variants of the
-model that were measured and not kept.
+A last row ranks by the simulation's own odds (the true complements and
+tastes): the ceiling. PASS when ``smb_journey`` beats both co-purchase
+baselines and popularity on hit@3 and hit@5 on every shop.
+``--alternatives`` adds the variants of the model that were measured and not
+kept; ``--complements`` and ``--together`` change how much products lead to
+one another.
+
+With ``--db NAME`` it runs on an Odoo database instead (see
+:func:`evaluate_database`): each customer's last order held out, the addon's
+nightly job and the emails' own method end to end, against the library and
+the same baselines on the same rows; nothing is written.
+``--write-shop SEED`` first writes the simulated shop of that seed into the
+(scratch) database.
 
     python3 bench/recommend_bench.py [--seeds 1 2 3 4 5] [--customers 3000] [--alternatives]
+    python3 bench/recommend_bench.py --db NAME [--write-shop SEED]
 """
 
 import argparse
