@@ -318,7 +318,7 @@ def ceiling(truth):
 # --------------------------------------------------------------------------
 
 
-def evaluate(rows, n_products, models, k_max=max(KS)):
+def evaluate(rows, n_products, models, k_max=KS[-1]):
     """{model: (hit rate at each k, customers counted, coverage)}, pooled over the cutoffs."""
     customer, item, day, order = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
     everything = recommend.Purchases(customer, item, day)

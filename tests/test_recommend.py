@@ -8,7 +8,7 @@ from recommend import Affinities, Params, Purchases, item_weights, learn, recomm
 HAND = Purchases.from_rows([(1, 10, 0), (1, 20, 5), (2, 30, 0), (2, 10, 0), (2, 20, 3), (3, 30, 1)])
 # raw counts (customers, each pair once): 10 -> 20 next order twice (1 + 1); 10 & 30 together (0.5 each
 # way); 30 -> 20 next (1); 20 had 10 before (0.1 twice), 20 had 30 before (0.1); 30 with nothing else for 3
-RAW = dict(decay=0.5, together=0.5, before=0.1)
+RAW = {"decay": 0.5, "together": 0.5, "before": 0.1}
 
 
 def score(affinities, a, b):

@@ -131,9 +131,8 @@ class TestRecommendations(TransactionCase, MockEmail):
             counts.append(self.env.cr.sql_log_count - start)
         self.assertEqual(counts[0], counts[1])
         self.assertLessEqual(counts[1], 15)
-        with self.mock_mail_gateway():
-            with self.enter_registry_test_mode():
-                self.env.ref("smb_journey.ir_cron_journey_engine").method_direct_trigger()
+        with self.mock_mail_gateway(), self.enter_registry_test_mode():
+            self.env.ref("smb_journey.ir_cron_journey_engine").method_direct_trigger()
         self.env.invalidate_all()
         mails = self.env["mail.mail"].search([("mailing_id", "=", step.mailing_id.id)])
         self.assertEqual(len(mails), 5)
