@@ -261,6 +261,7 @@ def generate_products(cr, ctx, count):
         "uom_id": str(ctx.uom_id),
         "type": "'consu'",
         "service_tracking": "'no'",
+        "tracking": "'none'",  # with Inventory (stock)
         "service_type": "'manual'",
         "expense_policy": "'no'",
         "invoice_policy": "'order'",
@@ -470,6 +471,7 @@ def insert_orders(cr, ctx):
         "amount_tax": "a.tax",
         "amount_total": "a.untaxed + a.tax",
         "locked": "false",
+        "picking_policy": "'direct'",  # with Inventory (stock)
         "require_signature": "%(sign)s AND NOT o.web",
         "payment_term_id": "CASE WHEN o.web THEN %(web_term)s END",
         "require_payment": "%(pay)s",

@@ -65,6 +65,8 @@
         "wizard/smb_journey_version_move_views.xml",
         "views/smb_journey_step_diagram_views.xml",
         "views/smb_journey_email_snippets.xml",
+        "data/smb_product_affinity_data.xml",
+        "views/product_template_views.xml",
         # last: its buttons open the actions above, and its menu goes in the Configuration menu
         "views/res_config_settings_views.xml",
     ],

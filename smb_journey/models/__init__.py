@@ -29,6 +29,8 @@ from . import account_move
 from . import smb_churn_run
 from . import smb_churn_run_monitor
 from . import smb_churn_history
+from . import smb_product_affinity
+from . import product_template
 from . import res_config_settings
 from . import ir_actions_server
 from . import ir_cron

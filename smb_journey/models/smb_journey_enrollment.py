@@ -562,37 +562,19 @@ class SmbJourneyEnrollment(models.Model):
         return traces
 
     def _recommended_products(self, limit):
-        """Per enrollment, published products related to its order, or to what
-        the customer bought before when there is no order (accessories and
-        alternatives first, then products of the same shop categories), that
-        the customer has not bought yet. A few queries per batch, not per customer."""
-        owned_by_customer = defaultdict(set)
-        for partner, product_ids in self.env["sale.order.line"]._read_group(
-            [("order_id.state", "=", "sale"),
-             ("order_id.partner_id", "child_of", self.commercial_partner_id.ids)],
-            ["order_partner_id"], ["product_id:array_agg"],
-        ):
-            owned_by_customer[partner.commercial_partner_id.id].update(product_ids)
-        by_categories = {}
+        """Per enrollment, up to ``limit`` published products its customer has
+        not bought: the admin's accessories and alternatives of the order's
+        products (of what they bought before, when there is no order), then
+        what customers who bought those products bought with them or next
+        (``smb.product.affinity``, learnt nightly), then the shop's best
+        sellers. A few queries per batch, not per customer."""
         result = {}
-        for enrollment in self:
-            order = enrollment.order_id
-            owned = owned_by_customer[enrollment.commercial_partner_id.id] | set(order.order_line.product_id.ids)
-            # without a triggering order (win-back, tier change), start from what they bought before
-            bought = order.order_line.product_id if order else self.env["product.product"].browse(owned)
-            templates = bought.product_tmpl_id
-            candidates = (templates.accessory_product_ids
-                          | templates.alternative_product_ids.product_variant_id)
-            candidates = candidates.filtered(lambda p: p.id not in owned and p.sale_ok and p.website_published)
-            categories = templates.public_categ_ids
-            if len(candidates) < limit and categories:
-                if categories not in by_categories:
-                    by_categories[categories] = self.env["product.product"].search([
-                        ("public_categ_ids", "in", categories.ids),
-                        ("is_published", "=", True), ("sale_ok", "=", True),
-                    ], limit=limit + 50)
-                candidates |= by_categories[categories].filtered(lambda p: p.id not in owned)
-            result[enrollment.id] = candidates[:limit]
+        for company, enrollments in self.grouped("company_id").items():
+            result.update(self.env["smb.product.affinity"]._recommend(company, {
+                enrollment.id: (enrollment.commercial_partner_id.id,
+                                enrollment.order_id.order_line.product_id.product_tmpl_id.ids)
+                for enrollment in enrollments
+            }, limit))
         return result
 
 

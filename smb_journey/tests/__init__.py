@@ -38,3 +38,4 @@ from . import test_translations
 from . import test_email_editor
 from . import test_dashboard
 from . import test_builder_ui
+from . import test_recommendations
