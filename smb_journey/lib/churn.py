@@ -240,6 +240,7 @@ class Fitted:
     orders_scale: float = 1.0  # expected orders calibrated on the observed label windows (see train)
     season: list = field(default_factory=list)  # 12 monthly factors of the purchase rate (mean 1), [] without a year
     season_base: float = 1.0  # mean seasonal factor of the label windows the orders scale was read on
+    spend_strength: float = 3.0  # orders the shop's average order weighs against a customer's own (see spend_strength)
     persistence: float = 1.0  # window -> horizon conversion: p_h = p_w ** ((h / w) ** persistence)
     metrics: dict = field(default_factory=dict)
     importances: list = field(default_factory=list)
@@ -283,6 +284,14 @@ class Fitted:
             season = season_mass(self.season, start, days) / max(self.season_base, 1e-6)
         expected = self.orders_scale * season * p_active * rate * days
         return np.minimum(expected, _rate_bound(X, self.shop_rate, self.prior_strength) * days * max(season, 1.0))
+
+    def period_share(self, start, days, of_days=365):
+        """The expected orders of the ``days`` from ``start`` as a share of
+        those of the ``of_days`` from it: ``days / of_days`` without a
+        season, less when the period misses the shop's high season."""
+        if not self.season:
+            return days / of_days
+        return days * season_mass(self.season, start, days) / (of_days * season_mass(self.season, start, of_days))
 
     def to_dict(self):
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -467,6 +476,8 @@ def train(history, now, horizon, signals_at=None, min_history=None, window=None)
     # predicted revenue from -10 % to +16 % between cutoffs a month apart) they add up to what was bought,
     # each window's season taken out when the shop has more than a year of history to read it from
     fitted.season, fitted.metrics["season"] = seasonality(history, now)
+    fitted.spend_strength = spend_strength(history, now)
+    fitted.metrics["spend_strength"] = round(fitted.spend_strength, 3)
     latest = final_cutoffs[:SCALE_CUTOFFS]
     rows = np.array([len(features_ids(history, c)) for c in latest])
     used = int(rows.sum())  # _stack puts the latest cutoffs first
@@ -580,7 +591,8 @@ SEASON_SHRINK = 0.5
 
 def seasonality(history, cutoff):
     """The shop's yearly pattern of repeat purchases: 12 monthly factors
-    (mean 1) and a sentence for the run; ``[]`` with less history.
+    (mean 1), ``[]`` with less history, and what the run shows of it
+    (``months`` of history read; the ``peak`` and ``low`` months, 0-11).
 
     A Poisson regression of the repeat purchases of each full calendar
     month before ``cutoff`` (a customer's first purchase is acquisition,
@@ -595,7 +607,7 @@ def seasonality(history, cutoff):
 
     h = history.before(cutoff)
     if not len(h.day):
-        return [], "no purchase yet"
+        return [], {"months": 0}
     repeat = np.ones(len(h.day), dtype=bool)
     repeat[0] = False
     repeat[1:] = h.customer[1:] == h.customer[:-1]
@@ -605,7 +617,7 @@ def seasonality(history, cutoff):
         "datetime64[M]").astype(int)) - 1
     months = last_full - first_full + 1
     if months < SEASON_MIN_MONTHS:
-        return [], f"less than {SEASON_MIN_MONTHS} months of history ({max(months, 0)}): no yearly pattern read"
+        return [], {"months": max(int(months), 0)}
     offset = month_index[repeat] - first_full
     counts = np.bincount(offset[(offset >= 0) & (offset < months)], minlength=months).astype(float)
     keep = counts > 0
@@ -636,11 +648,8 @@ def seasonality(history, cutoff):
     factors = np.exp(gamma - gamma.mean())
     factors /= factors.mean()
     peak, low = int(np.argmax(factors)), int(np.argmin(factors))
-    names = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-             "November", "December")
-    return [round(float(f), 4) for f in factors], (
-        f"yearly pattern read from {months} months ({', '.join(f'{names[c]} seen {seen[c]}x' for c in (peak, low))}):"
-        f" {names[peak]} x{factors[peak]:.2f}, {names[low]} x{factors[low]:.2f}")
+    return [round(float(f), 4) for f in factors], {
+        "months": int(months), "peak": peak, "low": low, "peak_seen": int(seen[peak])}
 
 
 def _blend_bgnbd(orders, X, days):
@@ -675,7 +684,7 @@ def predict(fitted, history, now, signals=None, clv_days=365, explain=False):
         orders = _blend_bgnbd(orders, X, clv_days)
     if fitted.kind == "logistic_regression":
         # the shop's weight read from its own customers (see spend_strength); the first order counts half
-        value = orders * spend_per_order(history, now, strength=spend_strength(history, now),
+        value = orders * spend_per_order(history, now, strength=fitted.spend_strength,
                                          first_weight=FIRST_ORDER_WEIGHT)
     else:
         # few repeat orders to read a customer's level from: their first order counts, and the shop's
