@@ -10,7 +10,7 @@ import sklearn.linear_model  # noqa: F401
 import sklearn.metrics  # noqa: F401
 
 from odoo import api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 from odoo.addons.smb_journey.lib import churn as churn_lib
 
@@ -51,6 +51,10 @@ class SmbChurnRun(models.Model):
     holdout_ece = fields.Float("Calibration Error", digits=(4, 3), readonly=True,
                                help="Expected calibration error on the holdout (10 bins): 0 is perfect.")
     holdout_rows = fields.Integer(readonly=True)
+    season_note = fields.Char(
+        "Yearly Pattern", readonly=True,
+        help="The shop's yearly pattern of repeat purchases the expected orders follow (read from 15 months of "
+             "history at least), or why there is none yet.")
     train_rows = fields.Integer(readonly=True)
     top_features = fields.Text(readonly=True)
     high_count = fields.Integer("High Risk", readonly=True)
@@ -89,13 +93,37 @@ class SmbChurnRun(models.Model):
         lines = [_("Label window %(window)s days, carried to the %(horizon)s-day horizon with persistence "
                    "%(persistence)s (1 = independent windows).", window=params.get("window"),
                    horizon=params.get("horizon"), persistence=round(params.get("persistence", 1.0), 2)),
-                 _("Expected orders scaled by %(scale)s to what the last observed window held.",
+                 _("Expected orders scaled by %(scale)s to what the latest label windows held.",
                    scale=round(params.get("orders_scale", 1.0), 3)),
+                 _("An order's value: the customer's own orders against the shop's average, which weighs "
+                   "%(strength)s orders.", strength=round(params.get("spend_strength", 3.0), 2)),
                  _("Weights on standardised inputs (positive: more risk), intercept %(intercept)s:",
                    intercept=round(params.get("intercept", 0.0), 3))]
+        if params.get("season"):
+            lines.append(_("Yearly pattern, January to December (1 = an average month): %(factors)s",
+                           factors=" ".join(f"{f:.2f}" for f in params["season"])))
         weights = sorted(zip(churn_lib.FEATURES, params.get("coef", []), strict=False), key=lambda w: -abs(w[1]))
         lines += [f"  {name}: {weight:+.3f}" for name, weight in weights]
         return "\n".join(lines)
+
+    def _season_note(self, fitted):
+        """What the run says of the shop's yearly pattern: the months it peaks
+        and dips, or that there is not enough history to read one."""
+        info = fitted.metrics.get("season") or {}
+        if fitted.kind != "logistic_regression":
+            return False
+        if not fitted.season:
+            return self.env._(
+                "Not read yet: %(months)s full months of history, %(minimum)s needed. Every month counts alike.",
+                months=info.get("months", 0), minimum=churn_lib.SEASON_MIN_MONTHS)
+
+        def month(index):
+            return format_date(self.env, date(2000, index + 1, 1), date_format="MMMM")
+        peak, low = info["peak"], info["low"]
+        return self.env._(
+            "Read from %(months)s months: %(peak)s x%(peak_factor)s, %(low)s x%(low_factor)s of an average month.",
+            months=info["months"], peak=month(peak), peak_factor=f"{fitted.season[peak]:.2f}", low=month(low),
+            low_factor=f"{fitted.season[low]:.2f}")
 
     # ------------------------------------------------------------
     # CRON / API
@@ -177,6 +205,7 @@ class SmbChurnRun(models.Model):
             "holdout_brier": metrics.get("brier", 0.0),
             "holdout_ece": metrics.get("ece", 0.0),
             "holdout_rows": metrics.get("holdout_rows", 0),
+            "season_note": self._season_note(fitted),
             "train_rows": metrics.get("train_rows", 0),
             "top_features": "\n".join(f"{name}: {drop:+.4f} AUC" for name, drop in fitted.importances),
             "high_count": written.get("high", 0),
@@ -185,7 +214,8 @@ class SmbChurnRun(models.Model):
             "model_params": fitted.to_dict(),
         })
         # kept for the run a horizon later to check; checks the run a horizon ago (smb_churn_run_monitor.py)
-        run._record_predictions(ids, scores, value, value_days=365)
+        # the value over the horizon: the 12-month value's share of it, with the shop's season
+        run._record_predictions(ids, scores, value * fitted.period_share(today, horizon, 365), value_days=horizon)
         run._record_band_changes(changes, quiet=first_run)
         return run
 

@@ -159,9 +159,27 @@ class TestChurnScoring(TransactionCase):
         self.assertIn("missed_orders:", run.model_summary)
         self.assertEqual(run.horizon_source, "cadence")
         self.assertEqual(set(run.model_params["coef"] and ["coef"]), {"coef"})
+        self.assertRegex(run.season_note, r"^Read from 2\d months: \w+ x1\.\d\d, \w+ x0\.\d\d of an average month\.$",
+                         "two years of history: the expected orders follow the shop's yearly pattern")
+        self.assertIn("Yearly pattern, January to December", run.model_summary)
         scored = partners.filtered("smb_churn_band")
         self.assertEqual(len(scored), run.customer_count)
         self.assertEqual(run.high_count, len(scored.filtered(lambda p: p.smb_churn_band == "high")))
+
+    def test_a_shop_with_less_than_fifteen_months_says_it_has_no_yearly_pattern_yet(self):
+        history = synthetic_history(days=300)
+        partners = self.env["res.partner"].create([{"name": f"Young {i}"} for i in range(600)])
+        mapping = dict(zip(range(1, 601), partners.ids, strict=True))
+        customers = np.array([mapping[c] for c in history.customer])
+        order = np.lexsort((history.day, customers))
+        history = churn_lib.History(customers[order], history.day[order], history.amount[order])
+        with patch.object(SmbChurnRun, "_purchase_history", lambda *args: history), \
+                freeze_time(date(1970, 1, 1).fromordinal(date(1970, 1, 1).toordinal() + 20000 - 1)):
+            run = self.env["smb.churn.run"].score_customers(self.company)
+        self.assertEqual(run.model_kind, "logistic_regression", run.model_reason)
+        self.assertEqual(run.season_note,
+                         "Not read yet: 9 full months of history, 15 needed. Every month counts alike.")
+        self.assertNotIn("Yearly pattern", run.model_summary)
 
     def test_companies_are_scored_apart(self):
         other = self.env["res.company"].create({"name": "Other Shop"})
