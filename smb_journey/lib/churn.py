@@ -583,9 +583,9 @@ def season_mass(season, start, days):
     return float(np.asarray(season)[_month_of(span)].mean())
 
 
-# a yearly pattern is read from SEASON_MIN_MONTHS full months of history at least (a year and a quarter:
-# every calendar month seen, a few twice), its factors shrunk towards 1 by SEASON_SHRINK
-SEASON_MIN_MONTHS = 15
+# a yearly pattern is read from SEASON_MIN_MONTHS full months of history at least (more than a year:
+# every calendar month seen, one of them twice), its factors shrunk towards 1 by SEASON_SHRINK
+SEASON_MIN_MONTHS = 13
 SEASON_SHRINK = 0.5
 
 
