@@ -88,6 +88,8 @@ class Writes:
     def _wal(self):
         """WAL of this database's transactions in [lsn0, lsn1), from pg_walinspect."""
         cr = self.env.cr
+        if self.lsn0 == self.lsn1:  # nothing written: pg_get_wal_records_info refuses an empty range
+            return {"wal": 0, "wal_fpi": 0, "partner_wal": 0, "partner_fpi": 0, "wal_records": 0}
         try:
             with cr.savepoint(flush=False):
                 cr.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")

@@ -429,7 +429,10 @@ def train(history, now, horizon, signals_at=None, min_history=None, window=None)
     (p_h = p_w ** ((h / w) ** persistence), the persistence read from how
     silences over w and 2w compare in the history; see :func:`_persistence`); the validation
     reports AUC, Brier score and calibration error, and expected orders are
-    scaled to what happened over the last window.
+    scaled to what happened over the label windows of the latest
+    :data:`SCALE_CUTOFFS` cutoffs, the shop's yearly pattern taken out (see
+    :func:`seasonality`); the shop's weight in an order's value is read from
+    its customers (:func:`spend_strength`).
     """
     first_day = float(history.day.min()) if len(history.day) else now
     span = now - first_day
@@ -470,7 +473,6 @@ def train(history, now, horizon, signals_at=None, min_history=None, window=None)
         fitted.persistence = _persistence(fitted, history, now - 2 * window, window, signals_at)
         metrics["persistence"] = round(fitted.persistence, 3)
     fitted.importances = _importances(fitted, X_hold, y_hold)
-    # expected orders: scaled so that over the last observed window they add up
     # expected orders: scaled so that over the label windows of the latest training cutoffs (a window and
     # three quarters of history, not the last window alone: its month-to-month swings moved CDNOW's
     # predicted revenue from -10 % to +16 % between cutoffs a month apart) they add up to what was bought,
@@ -583,9 +585,9 @@ def season_mass(season, start, days):
     return float(np.asarray(season)[_month_of(span)].mean())
 
 
-# a yearly pattern is read from SEASON_MIN_MONTHS full months of history at least (a year and a quarter:
-# every calendar month seen, a few twice), its factors shrunk towards 1 by SEASON_SHRINK
-SEASON_MIN_MONTHS = 15
+# a yearly pattern is read from SEASON_MIN_MONTHS full months of history at least (more than a year:
+# every calendar month seen, one of them twice), its factors shrunk towards 1 by SEASON_SHRINK
+SEASON_MIN_MONTHS = 13
 SEASON_SHRINK = 0.5
 
 

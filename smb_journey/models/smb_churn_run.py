@@ -53,7 +53,7 @@ class SmbChurnRun(models.Model):
     holdout_rows = fields.Integer(readonly=True)
     season_note = fields.Char(
         "Yearly Pattern", readonly=True,
-        help="The shop's yearly pattern of repeat purchases the expected orders follow (read from 15 months of "
+        help="The shop's yearly pattern of repeat purchases the expected orders follow (read from 13 full months of "
              "history at least), or why there is none yet.")
     train_rows = fields.Integer(readonly=True)
     top_features = fields.Text(readonly=True)

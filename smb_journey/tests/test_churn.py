@@ -166,7 +166,7 @@ class TestChurnScoring(TransactionCase):
         self.assertEqual(len(scored), run.customer_count)
         self.assertEqual(run.high_count, len(scored.filtered(lambda p: p.smb_churn_band == "high")))
 
-    def test_a_shop_with_less_than_fifteen_months_says_it_has_no_yearly_pattern_yet(self):
+    def test_a_shop_with_less_than_a_year_of_history_says_it_has_no_yearly_pattern_yet(self):
         history = synthetic_history(days=300)
         partners = self.env["res.partner"].create([{"name": f"Young {i}"} for i in range(600)])
         mapping = dict(zip(range(1, 601), partners.ids, strict=True))
@@ -178,7 +178,7 @@ class TestChurnScoring(TransactionCase):
             run = self.env["smb.churn.run"].score_customers(self.company)
         self.assertEqual(run.model_kind, "logistic_regression", run.model_reason)
         self.assertEqual(run.season_note,
-                         "Not read yet: 9 full months of history, 15 needed. Every month counts alike.")
+                         "Not read yet: 9 full months of history, 13 needed. Every month counts alike.")
         self.assertNotIn("Yearly pattern", run.model_summary)
 
     def test_companies_are_scored_apart(self):
