@@ -159,6 +159,30 @@ def peer_rows(history, ids, now, end, y, revenue):
     return rows
 
 
+def value_ceiling(history, ids, now, y, revenue):
+    """Upper reference for the value ranking: gradient boosting (Poisson loss) fitted on the
+    holdout revenue itself, customer-level 5 folds, from everything the purchase history holds
+    (our features and each customer's purchases in up to 40 buckets of time), as
+    churn_cdnow.ceiling does for the risk. No model that sees only the history can be expected
+    above it."""
+    from sklearn.ensemble import HistGradientBoostingRegressor  # noqa: PLC0415
+    from sklearn.model_selection import KFold  # noqa: PLC0415
+
+    f_ids, X = churn.features(history, now)
+    cal = history.before(now)
+    bucket = max(7, int(np.ceil((now - cal.day.min()) / 40)))
+    columns = int((now - cal.day.min()) // bucket) + 1
+    buckets = np.zeros((len(ids), columns))
+    np.add.at(buckets, (np.searchsorted(ids, cal.customer), ((now - 1 - cal.day) // bucket).astype(int)), cal.amount)
+    full = np.hstack([churn._transform(X), np.log1p(buckets)])
+    predicted = np.zeros(len(ids))
+    for train, test in KFold(5, shuffle=True, random_state=0).split(full):
+        model = HistGradientBoostingRegressor(loss="poisson", max_iter=200, learning_rate=0.05, max_leaf_nodes=15,
+                                              min_samples_leaf=50, random_state=0)
+        predicted[test] = model.fit(full[train], revenue[train]).predict(full[test])
+    return score("ceiling: GB on holdout revenue", -predicted, predicted, y, revenue, False)
+
+
 def datasets(names, data):
     if "cdnow" in names:
         yield "CDNOW", churn_cdnow.load(data), CDNOW_CUTOFFS, CDNOW_END
@@ -175,6 +199,8 @@ def main(argv=None):
     parser.add_argument("--cutoffs", nargs="+", type=int, help="indexes of the cutoffs to run (default: all)")
     parser.add_argument("--peers-cache", help="JSON file: the peers' rows, read when present, written otherwise")
     parser.add_argument("--json", help="write every row to this file")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also the value ranking's ceiling: a model fitted on the holdout revenue (5 folds)")
     args = parser.parse_args(argv)
     cache = {}
     if args.peers_cache and Path(args.peers_cache).exists():
@@ -195,10 +221,13 @@ def main(argv=None):
             key = f"{dataset}|{cutoff}"
             if key not in cache:
                 cache[key] = peer_rows(history, ids, now, end, y, revenue)
+            if args.ceiling and f"{key}|ceiling" not in cache:
+                cache[f"{key}|ceiling"] = value_ceiling(history, ids, now, y, revenue)
             mine = score("smb_journey", p_churn, value, y, revenue, True)
             mine["seconds"] = seconds
             mine["kind"] = fitted.kind
-            for r in [mine, *cache[key]]:
+            ceiling = [cache[f"{key}|ceiling"]] if args.ceiling else []
+            for r in [mine, *cache[key], *ceiling]:
                 r.update(dataset=dataset, cutoff=str(cutoff), days=int(end - now), actual=float(revenue.sum()))
                 rows.append(r)
                 ece = f"{r['ece']:>7.3f}" if r["ece"] == r["ece"] else f"{'-':>7}"
@@ -226,7 +255,8 @@ def main(argv=None):
 
             def margin(metric, model=model):
                 return min(next(r[metric] for r in group if r["model"] == model)
-                           - max(r[metric] for r in group if r["model"] != model) for group in by_cutoff.values())
+                           - max(r[metric] for r in group if r["model"] != model
+                                 and not r["model"].startswith("ceiling")) for group in by_cutoff.values())
             ece = max(r["ece"] for r in mine)
             verdict = ""
             if model == "smb_journey":
