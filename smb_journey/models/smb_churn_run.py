@@ -106,12 +106,11 @@ class SmbChurnRun(models.Model):
         lines += [f"  {name}: {weight:+.3f}" for name, weight in weights]
         return "\n".join(lines)
 
-    def _season_note(self, fitted):
+    def _season_note(self, fitted, history, today):
         """What the run says of the shop's yearly pattern: the months it peaks
-        and dips, or that there is not enough history to read one."""
-        info = fitted.metrics.get("season") or {}
-        if fitted.kind != "logistic_regression":
-            return False
+        and dips, or that there is not enough history to read one (the
+        statistical model of a young shop included: its owner reads why)."""
+        info = fitted.metrics.get("season") or churn_lib.seasonality(history, today)[1]
         if not fitted.season:
             return self.env._(
                 "Not read yet: %(months)s full months of history, %(minimum)s needed. Every month counts alike.",
@@ -205,7 +204,7 @@ class SmbChurnRun(models.Model):
             "holdout_brier": metrics.get("brier", 0.0),
             "holdout_ece": metrics.get("ece", 0.0),
             "holdout_rows": metrics.get("holdout_rows", 0),
-            "season_note": self._season_note(fitted),
+            "season_note": self._season_note(fitted, history, today),
             "train_rows": metrics.get("train_rows", 0),
             "top_features": "\n".join(f"{name}: {drop:+.4f} AUC" for name, drop in fitted.importances),
             "high_count": written.get("high", 0),

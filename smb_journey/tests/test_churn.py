@@ -90,6 +90,9 @@ class TestChurnScoring(TransactionCase):
         self.assertTrue(run.model_reason)
         self.assertTrue(run.model_params and run.model_params["kind"] == "statistical")
         self.assertIn("purchase rate", run.model_summary)
+        self.assertEqual(run.season_note,
+                         "Not read yet: 10 full months of history, 13 needed. Every month counts alike.",
+                         "a young shop's owner reads why the expected orders follow no yearly pattern")
         self.assertLess(self.regular.smb_churn_score, self.lapsed.smb_churn_score,
                         "the monthly buyer seen 19 days ago is less at risk than the one gone for a year")
         self.assertEqual(self.lapsed.smb_churn_band, "high")
