@@ -34,6 +34,8 @@ class SmbChurnRun(models.Model):
 
     _name = "smb.churn.run"
     _inherit = ["smb.churn.run", "mail.thread", "mail.activity.mixin"]
+    # runs are read-only for everyone: who can read one can discuss it and plan a To-Do on it
+    _mail_post_access = "read"
 
     # averaged, not summed, in the trend graph
     holdout_auc = fields.Float(aggregator="avg")

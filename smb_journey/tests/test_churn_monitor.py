@@ -206,6 +206,12 @@ class TestChurnMonitor(TransactionCase):
             attachment.with_user(portal).read(["datas"])
         with self.assertRaises(AccessError):
             attachment.with_user(user).read(["datas"])
+        # runs are read-only, their chatter is not: a Journey User notes what they saw and plans a To-Do
+        as_user.message_post(body="Fewer orders since the price change", message_type="comment",
+                             subtype_xmlid="mail.mt_note")
+        as_user.activity_schedule("mail.mail_activity_data_todo", summary="Check the horizon", user_id=user.id)
+        self.assertEqual(run.activity_ids.summary, "Check the horizon")
+        self.assertIn("price change", run.message_ids[:1].body)
 
 
 @tagged("post_install", "-at_install")
