@@ -144,7 +144,8 @@ class TestChurnMonitor(TransactionCase):
         self.assertEqual(second.warning_metrics, "auc,ece,revenue")
         self.assertIn("AUC 0.75 against 0.90 usually", second.warning)
         self.assertIn("40 points off on average (more than 10)", second.warning)
-        self.assertIn("+33 % off what the customers ordered", second.warning)
+        self.assertIn("the prediction was 33 % above what the customers ordered (more than 25 % off either way)",
+                      second.warning)
         new = self.env["mail.activity"].search([("res_model", "=", "smb.churn.run")]) - activities
         self.assertRecordValues(new, [{"res_id": second.id, "user_id": responsible.id,
                                        "activity_type_id": self.env.ref("mail.mail_activity_data_todo").id}])
