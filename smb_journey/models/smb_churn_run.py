@@ -96,12 +96,13 @@ class SmbChurnRun(models.Model):
                  _("Expected orders scaled by %(scale)s to what the latest label windows held.",
                    scale=round(params.get("orders_scale", 1.0), 3)),
                  _("An order's value: the customer's own orders against the shop's average, which weighs "
-                   "%(strength)s orders.", strength=round(params.get("spend_strength", 3.0), 2)),
-                 _("Weights on standardised inputs (positive: more risk), intercept %(intercept)s:",
-                   intercept=round(params.get("intercept", 0.0), 3))]
+                   "%(strength)s orders.", strength=round(params.get("spend_strength", 3.0), 2))]
         if params.get("season"):
-            lines.append(_("Yearly pattern, January to December (1 = an average month): %(factors)s",
-                           factors=" ".join(f"{f:.2f}" for f in params["season"])))
+            lines.append(_("Yearly pattern (1 = an average month): %(factors)s", factors=", ".join(
+                f"{self._month_name(index, 'MMM')} {factor:.2f}" for index, factor in enumerate(params["season"]))))
+        # the weights last, below the line that announces them
+        lines.append(_("Weights on standardised inputs (positive: more risk), intercept %(intercept)s:",
+                       intercept=round(params.get("intercept", 0.0), 3)))
         weights = sorted(zip(churn_lib.FEATURES, params.get("coef", []), strict=False), key=lambda w: -abs(w[1]))
         lines += [f"  {name}: {weight:+.3f}" for name, weight in weights]
         return "\n".join(lines)
@@ -110,19 +111,28 @@ class SmbChurnRun(models.Model):
         """What the run says of the shop's yearly pattern: the months it peaks
         and dips, or that there is not enough history to read one (the
         statistical model of a young shop included: its owner reads why)."""
+        _ = self.env._
         info = fitted.metrics.get("season") or churn_lib.seasonality(history, today)[1]
+        months = info.get("months", 0)
+        if not fitted.season and months >= churn_lib.SEASON_MIN_MONTHS:
+            # enough history, but the statistical model follows no pattern
+            return _("Not followed: the statistical model counts every month alike (%(months)s full months of "
+                     "history).", months=months)
+        if not fitted.season and months == 1:
+            return _("Not read yet: 1 full month of history, %(minimum)s needed. Every month counts alike.",
+                     minimum=churn_lib.SEASON_MIN_MONTHS)
         if not fitted.season:
-            return self.env._(
-                "Not read yet: %(months)s full months of history, %(minimum)s needed. Every month counts alike.",
-                months=info.get("months", 0), minimum=churn_lib.SEASON_MIN_MONTHS)
-
-        def month(index):
-            return format_date(self.env, date(2000, index + 1, 1), date_format="MMMM")
+            return _("Not read yet: %(months)s full months of history, %(minimum)s needed. Every month counts alike.",
+                     months=months, minimum=churn_lib.SEASON_MIN_MONTHS)
         peak, low = info["peak"], info["low"]
-        return self.env._(
+        return _(
             "Read from %(months)s months: %(peak)s x%(peak_factor)s, %(low)s x%(low_factor)s of an average month.",
-            months=info["months"], peak=month(peak), peak_factor=f"{fitted.season[peak]:.2f}", low=month(low),
-            low_factor=f"{fitted.season[low]:.2f}")
+            months=info["months"], peak=self._month_name(peak), peak_factor=f"{fitted.season[peak]:.2f}",
+            low=self._month_name(low), low_factor=f"{fitted.season[low]:.2f}")
+
+    def _month_name(self, index, date_format="MMMM"):
+        """The name of month ``index`` (0 = January) in the reader's language."""
+        return format_date(self.env, date(2000, index + 1, 1), date_format=date_format)
 
     # ------------------------------------------------------------
     # CRON / API

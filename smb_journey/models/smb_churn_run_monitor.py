@@ -34,6 +34,8 @@ class SmbChurnRun(models.Model):
 
     _name = "smb.churn.run"
     _inherit = ["smb.churn.run", "mail.thread", "mail.activity.mixin"]
+    # runs are read-only for everyone: who can read one can discuss it and plan a To-Do on it
+    _mail_post_access = "read"
 
     # averaged, not summed, in the trend graph
     holdout_auc = fields.Float(aggregator="avg")
@@ -307,12 +309,18 @@ class SmbChurnRun(models.Model):
             elif metric == "ece":
                 lines.append(_("- Calibration: the probabilities were %(value)s points off on average, against "
                                "%(usual)s usually.", value=f"{100 * value:.0f}", usual=f"{100 * reference:.0f}"))
+            elif rule == "limit" and value < 0:
+                lines.append(_("- Revenue: the prediction was %(value)s %% below what the customers ordered (more "
+                               "than %(limit)s %% off either way).", value=f"{-value:.0f}", limit=f"{reference:.0f}"))
             elif rule == "limit":
-                lines.append(_("- Revenue: the prediction was %(value)s %% off what the customers ordered (more "
-                               "than %(limit)s %% either way).", value=f"{value:+.0f}", limit=f"{reference:.0f}"))
+                lines.append(_("- Revenue: the prediction was %(value)s %% above what the customers ordered (more "
+                               "than %(limit)s %% off either way).", value=f"{value:.0f}", limit=f"{reference:.0f}"))
+            elif value < 0:
+                lines.append(_("- Revenue: the prediction was %(value)s %% below what the customers ordered, "
+                               "against %(usual)s %% off usually.", value=f"{-value:.0f}", usual=f"±{reference:.0f}"))
             else:
-                lines.append(_("- Revenue: the prediction was %(value)s %% off what the customers ordered, against "
-                               "%(usual)s %% usually.", value=f"{value:+.0f}", usual=f"±{reference:.0f}"))
+                lines.append(_("- Revenue: the prediction was %(value)s %% above what the customers ordered, "
+                               "against %(usual)s %% off usually.", value=f"{value:.0f}", usual=f"±{reference:.0f}"))
         lines.append(_("A change in the shop (prices, a campaign, imported or cancelled orders) can explain it; "
                        "otherwise check the churn horizon in Settings › Journeys."))
         return "\n".join(lines)

@@ -378,7 +378,8 @@ def _money(env, amount, currency):
 def _product_context(env, product, base_url):
     product = product.with_env(env)
     return {
-        "name": product.display_name,
+        # as the shop names it: the internal reference ([FURN_7777]) is for the staff
+        "name": product.with_context(display_default_code=False).display_name,
         "price": _money(env, product.list_price, product.currency_id),
         "url": f"{base_url}{product.website_url or '/shop'}",
         "image_url": f"{base_url}/web/image/product.product/{product.id}/image_256",

@@ -164,7 +164,10 @@ class TestChurnScoring(TransactionCase):
         self.assertEqual(set(run.model_params["coef"] and ["coef"]), {"coef"})
         self.assertRegex(run.season_note, r"^Read from 2\d months: \w+ x1\.\d\d, \w+ x0\.\d\d of an average month\.$",
                          "two years of history: the expected orders follow the shop's yearly pattern")
-        self.assertIn("Yearly pattern, January to December", run.model_summary)
+        self.assertRegex(run.model_summary,
+                         r"\nYearly pattern \(1 = an average month\): Jan \d\.\d\d, Feb \d\.\d\d, .*, Dec \d\.\d\d\n"
+                         r"Weights on standardised inputs \(positive: more risk\), intercept -?\d\.\d+:\n  \w+: ",
+                         "the months named, and the line announcing the weights just above them")
         scored = partners.filtered("smb_churn_band")
         self.assertEqual(len(scored), run.customer_count)
         self.assertEqual(run.high_count, len(scored.filtered(lambda p: p.smb_churn_band == "high")))
@@ -183,6 +186,24 @@ class TestChurnScoring(TransactionCase):
         self.assertEqual(run.season_note,
                          "Not read yet: 9 full months of history, 13 needed. Every month counts alike.")
         self.assertNotIn("Yearly pattern", run.model_summary)
+
+    def test_the_yearly_pattern_note_counts_full_months_and_says_what_the_statistical_model_follows(self):
+        epoch = date(1970, 1, 1)
+
+        def note(days, now):
+            history = churn_lib.History(np.array([self.regular.id] * len(days)),
+                                        np.array([float((d - epoch).days) for d in days]), np.full(len(days), 50.0))
+            with patch.object(SmbChurnRun, "_purchase_history", lambda *args: history), freeze_time(now):
+                run = self.env["smb.churn.run"].score_customers(self.company)
+            self.assertEqual(run.model_kind, "statistical", "one customer: nothing to train on")
+            return run.season_note
+
+        self.assertEqual(note([date(2026, 1, 5), date(2026, 2, 10)], "2026-03-15 03:00:00"),
+                         "Not read yet: 1 full month of history, 13 needed. Every month counts alike.")
+        # two years of monthly orders: enough to read a pattern from, which the statistical model does not follow
+        monthly = [date(2024 + m // 12, m % 12 + 1, 1) for m in range(26)]
+        self.assertEqual(note(monthly, "2026-02-20 03:00:00"),
+                         "Not followed: the statistical model counts every month alike (24 full months of history).")
 
     def test_companies_are_scored_apart(self):
         other = self.env["res.company"].create({"name": "Other Shop"})

@@ -144,7 +144,8 @@ class TestChurnMonitor(TransactionCase):
         self.assertEqual(second.warning_metrics, "auc,ece,revenue")
         self.assertIn("AUC 0.75 against 0.90 usually", second.warning)
         self.assertIn("40 points off on average (more than 10)", second.warning)
-        self.assertIn("+33 % off what the customers ordered", second.warning)
+        self.assertIn("the prediction was 33 % above what the customers ordered (more than 25 % off either way)",
+                      second.warning)
         new = self.env["mail.activity"].search([("res_model", "=", "smb.churn.run")]) - activities
         self.assertRecordValues(new, [{"res_id": second.id, "user_id": responsible.id,
                                        "activity_type_id": self.env.ref("mail.mail_activity_data_todo").id}])
@@ -206,6 +207,12 @@ class TestChurnMonitor(TransactionCase):
             attachment.with_user(portal).read(["datas"])
         with self.assertRaises(AccessError):
             attachment.with_user(user).read(["datas"])
+        # runs are read-only, their chatter is not: a Journey User notes what they saw and plans a To-Do
+        as_user.message_post(body="Fewer orders since the price change", message_type="comment",
+                             subtype_xmlid="mail.mt_note")
+        as_user.activity_schedule("mail.mail_activity_data_todo", summary="Check the horizon", user_id=user.id)
+        self.assertEqual(run.activity_ids.summary, "Check the horizon")
+        self.assertIn("price change", run.message_ids[:1].body)
 
 
 @tagged("post_install", "-at_install")

@@ -77,6 +77,15 @@ class TestRecommendations(TransactionCase, MockEmail):
         # the product form's list, for Journey Users: best first
         self.assertEqual(self.camera.smb_affinity_ids.related_tmpl_id[:2], self.lens | self.bag)
 
+    def test_the_product_form_tells_a_product_bought_alone_from_a_shop_not_learnt_yet(self):
+        self.assertFalse(self.cup.smb_affinity_learnt, "before the nightly job: nothing read yet")
+        self.run_cron()
+        self.assertFalse(self.cup.smb_affinity_ids)
+        self.assertTrue(self.cup.smb_affinity_learnt, "read: the cup's buyer bought nothing else")
+        other = self.env["res.company"].create({"name": "Other Camera Shop"})
+        self.env.user.company_ids |= other
+        self.assertFalse(self.cup.with_company(other).smb_affinity_learnt, "per company")
+
     def test_emails_recommend_accessories_then_affinities_then_best_sellers(self):
         self.run_cron()
         self.camera.accessory_product_ids = self.tripod.product_variant_id
@@ -113,6 +122,7 @@ class TestRecommendations(TransactionCase, MockEmail):
             self.strap.product_variant_id)
 
     def test_journey_email_shows_the_recommendations_with_few_queries(self):
+        self.lens.default_code = "LNS-50"
         self.run_cron()
         journey = self.env["smb.journey"].create({
             "name": "Ideas", "trigger": "manual", "step_ids": [Command.create({
@@ -143,6 +153,7 @@ class TestRecommendations(TransactionCase, MockEmail):
         # Dan bought a cup: the best sellers he does not own
         self.assertIn("Camera", body(self.dan))
         self.assertIn("Lens", body(self.dan))
+        self.assertNotIn("LNS-50", body(self.dan), "named as in the shop: the internal reference is for the staff")
         # Cid bought the camera and the bag: the lens that camera buyers buy next
         self.assertIn("Lens", body(self.cid))
         self.assertNotIn("Camera Bag", body(self.cid))

@@ -141,6 +141,22 @@ export function buildOnDiagram() {
             content: "A new email can go as it is: a subject and a body",
             trigger: `${DIAGRAM} .o_smb_jd_panel .o_field_widget[name='subject'] input:value(News from)`,
         },
+        {
+            content: "A button of the step works in the panel: Preview",
+            trigger: `${DIAGRAM} .o_smb_jd_panel button[name='action_preview']`,
+            run: "click",
+        },
+        {
+            trigger: ".modal .modal-title:contains('Email Preview')",
+        },
+        {
+            content: "Close the preview",
+            trigger: ".modal .modal-footer button:contains('Close')",
+            run: "click",
+        },
+        {
+            trigger: `body:not(:has(.modal-title:contains('Email Preview'))) ${DIAGRAM} .o_smb_jd_panel .o_form_view`,
+        },
         ...addStep(
             ".o_smb_jd_chart > .o_smb_jd_flow > .o_smb_jd_node:has(> .o_smb_jd_box.o_smb_jd_condition) + .o_smb_jd_zone",
             "split",
