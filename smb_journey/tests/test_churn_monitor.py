@@ -229,8 +229,16 @@ class TestChurnMonitorUi(HttpCase):
             "model_params": {"kind": "logistic_regression", "metrics": {"ece": 0.03, "holdout_rows": 300,
                                                                         "reliability": bins}},
             "backtest_run_id": past.id, "backtest_customers": 300, "backtest_auc": 0.81, "backtest_ece": 0.12,
+            "backtest_churn_rate": 0.4, "backtest_actual_revenue": 1000.0, "backtest_revenue_error": -12.5,
             "backtest_metrics": {"customers": 300, "ece": 0.12, "reliability": bins[:3]},
             "warning": "The predictions of 1 January turned out worse than usual",
+        })
+        # the night before: every customer checked had ordered, nothing to rank: no AUC, not a 0.000
+        Run.create({
+            "company_id": company.id, "state": "done", "date": datetime(2026, 1, 30, 3), "horizon_days": 30,
+            "backtest_run_id": past.id, "backtest_customers": 3, "backtest_churn_rate": 0.0,
+            "backtest_actual_revenue": 90.0, "backtest_revenue_error": 4.0,
+            "backtest_note": "AUC not measurable: every customer checked ordered, or none did.",
         })
         self.start_tour(f"/odoo/action-smb_journey.smb_churn_run_action_trend/{run.id}",
                         "smb_journey_churn_monitor_tour", login="admin")

@@ -54,5 +54,9 @@ registry.category("web_tour.tours").add("smb_journey_churn_monitor_tour", {
             content: "The run that got worse is flagged",
             trigger: ".o_list_view .o_data_row.text-warning td[name='backtest_auc']:contains('0.810')",
         },
+        {
+            content: "A check without an AUC shows none, its revenue error all the same",
+            trigger: ".o_list_view .o_data_row:not(.text-warning):has(td[name='backtest_revenue_error']:contains('4.0')) td[name='backtest_auc']:not(:contains('0'))",
+        },
     ],
 });
