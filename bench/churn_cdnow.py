@@ -89,21 +89,30 @@ def metrics(name, churn_score, revenue_pred, y_churn, revenue, seconds):
             "ece": ece, "seconds": seconds}
 
 
-def peers(history, ids, now, end, y_churn, revenue):
+def rfm_summary(history, ids, now):
+    """lifetimes' per-customer summary as of ``now`` (frequency, recency, T, the repeat orders'
+    average value) and each customer's last purchase day, on the rows of ``ids``."""
     import pandas as pd  # noqa: PLC0415
-    from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter  # noqa: PLC0415
-    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
-    from sklearn.model_selection import StratifiedKFold  # noqa: PLC0415
 
     cal = history.before(now)
     frame = pd.DataFrame({"customer": cal.customer, "day": cal.day, "amount": cal.amount})
     g = frame.groupby("customer")
     first, last, n = g["day"].min(), g["day"].max(), g["day"].count()
-    summary = pd.DataFrame({
+    return pd.DataFrame({
         "frequency": n - 1, "recency": last - first, "T": now - first,
         "monetary_value": (g["amount"].sum() - frame.loc[g["day"].idxmin(), :].set_index("customer")["amount"])
         / (n - 1).clip(lower=1),
+        "last": last,
     }).loc[ids]
+
+
+def peers(history, ids, now, end, y_churn, revenue):
+    from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter  # noqa: PLC0415
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+    from sklearn.model_selection import StratifiedKFold  # noqa: PLC0415
+
+    summary = rfm_summary(history, ids, now)
+    last = summary["last"]
     horizon = end - now
     out = []
     t = time.perf_counter()
@@ -136,7 +145,7 @@ def peers(history, ids, now, end, y_churn, revenue):
         scores[test] = model.predict_proba(X[test])[:, 1]
     out.append(metrics("logistic regression, log RFM, 5-fold on holdout labels", scores, None,
                        y_churn, revenue, time.perf_counter() - t))
-    out.append(metrics("recency only", (now - last.loc[ids]).to_numpy(), None, y_churn, revenue, 0.0))
+    out.append(metrics("recency only", (now - last).to_numpy(), None, y_churn, revenue, 0.0))
     return out
 
 

@@ -131,19 +131,10 @@ def peer_rows(history, ids, now, end, y, revenue):
     """BG/NBD and Pareto/NBD, each + Gamma-Gamma, as churn_cdnow.peers fits them."""
     import warnings  # noqa: PLC0415
 
-    import pandas as pd  # noqa: PLC0415
     from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter  # noqa: PLC0415
 
     warnings.filterwarnings("ignore")
-    cal = history.before(now)
-    frame = pd.DataFrame({"customer": cal.customer, "day": cal.day, "amount": cal.amount})
-    g = frame.groupby("customer")
-    first, last, n = g["day"].min(), g["day"].max(), g["day"].count()
-    summary = pd.DataFrame({
-        "frequency": n - 1, "recency": last - first, "T": now - first,
-        "monetary_value": (g["amount"].sum() - frame.loc[g["day"].idxmin(), :].set_index("customer")["amount"])
-        / (n - 1).clip(lower=1),
-    }).loc[ids]
+    summary = churn_cdnow.rfm_summary(history, ids, now)
     horizon = end - now
     repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     ggf = GammaGammaFitter(penalizer_coef=0.0).fit(repeat["frequency"], repeat["monetary_value"])
